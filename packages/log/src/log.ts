@@ -1,0 +1,806 @@
+/**
+ * A partition's log: an ordered list of segments, the last one active.
+ *
+ * Invariants (what is fsynced when, what a reader may see):
+ * - Offsets are assigned contiguously at write time; `logEndOffset` is the next one to assign.
+ * - `highWatermark` is the end of what readers see. With flush 'always' it is the end of what has
+ *   been fdatasync'ed, so nothing a reader sees can vanish in a power loss and an append resolves
+ *   only once it is visible and durable. With 'interval' and 'never' it follows every write.
+ * - 'always' appends are group-committed: appends that arrive while a write+fdatasync is in
+ *   flight are queued and go out together in the next one, one writev and one fdatasync.
+ * - `recoveryPoint` only moves after the sync that makes it true; the checkpoint file records it
+ *   from time to time. After an unclean stop, everything from the segment holding the recovery
+ *   point on is re-validated (recovery.ts).
+ * - A failed write or sync cuts the log back to its last good batch boundary and rejects only the
+ *   appends that did not make it; the log stays readable and writable.
+ * - Descriptors are never closed while a sync on them is in flight: closing, deleting and
+ *   truncating wait for the flusher to be idle.
+ */
+import { readCheckpoint, writeCheckpoint, clearCleanShutdown, markCleanShutdown, type Checkpoint } from './checkpoint.js'
+import {
+  InvalidArgumentError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  ReadOnlyError,
+  RecordTooLargeError,
+  SamsaError,
+  StorageError,
+} from './errors.js'
+import { FileCache } from './file-cache.js'
+import { defaultIO, type FileIO } from './file-io.js'
+import { acquireLock } from './lock.js'
+import {
+  LAST_OFFSET_DELTA_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  encodeBatch,
+  readInt64,
+  setBaseOffset,
+  type LogRecord,
+  type RecordInput,
+  type BatchOptions,
+  checkBatch,
+} from './record-batch.js'
+import { loadSegments, recoverLog, type RecoveryReport } from './recovery.js'
+import { Segment, type SegmentConfig } from './segment.js'
+
+export type FlushPolicy = 'always' | 'interval' | 'never'
+
+export interface LogOptions {
+  /** Roll to a new segment before one would exceed this size. Default 1 GiB. */
+  segmentBytes?: number
+  /** Roll when a segment's records span more than this. Default 7 days. */
+  segmentMs?: number
+  /** Bytes between offset-index entries. Default 4096. */
+  indexIntervalBytes?: number
+  /** Size limit of each index file; a full index rolls the segment. Default 10 MiB. */
+  maxIndexBytes?: number
+  /** Largest encoded record accepted. Default 1 MiB. */
+  maxRecordBytes?: number
+  /** Largest batch accepted by append and appendBatch. Default 64 MiB. */
+  maxBatchBytes?: number
+  /** When appends are fdatasync'ed. Default 'interval'. */
+  flush?: FlushPolicy
+  /** Period of 'interval' syncs. Default 1000 ms. */
+  flushIntervalMs?: number
+  /** Open without the write lock, for reading and tailing a live log. */
+  readOnly?: boolean
+  /** Truncate at damage below the recovery point instead of failing to open. */
+  repair?: boolean
+  /** How often a read-only `stream({ follow })` looks for another process's appends. Default 100 ms. */
+  pollIntervalMs?: number
+  /** The file layer; tests inject faults here. */
+  io?: FileIO
+  /** Descriptor cache shared by segments; defaults to one per process of 512 files. */
+  files?: FileCache
+  /** Clock, for tests of time-based rolling and retention. */
+  now?: () => number
+}
+
+export interface AppendResult {
+  baseOffset: number
+  lastOffset: number
+}
+
+export interface ReadOptions {
+  /** Stop before a batch that would take the total past this (at least one batch is returned). Default 1 MiB. */
+  maxBytes?: number
+  maxRecords?: number
+}
+
+export interface StreamOptions {
+  from?: number
+  follow?: boolean
+  signal?: AbortSignal
+  maxBytes?: number
+}
+
+export interface SegmentInfo {
+  baseOffset: number
+  size: number
+  file: string
+}
+
+interface Pending {
+  batch: Buffer
+  count: number
+  maxTimestamp: number
+  resolve: (r: AppendResult) => void
+  reject: (err: unknown) => void
+  baseOffset: number
+}
+
+interface FlushWaiter {
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+const DEFAULTS = {
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  indexIntervalBytes: 4096,
+  maxIndexBytes: 10 * 1024 * 1024,
+  maxRecordBytes: 1024 * 1024,
+  maxBatchBytes: 64 * 1024 * 1024,
+  flush: 'interval' as FlushPolicy,
+  flushIntervalMs: 1000,
+  pollIntervalMs: 100,
+}
+
+/** Recovery point checkpoints are written at most this often (and always on close and roll). */
+const CHECKPOINT_INTERVAL_MS = 5000
+/** Largest batch that recovery and reads accept as data: anything bigger is damage. */
+const MAX_SANE_BATCH = 0x7fffffff
+const MAX_RELATIVE_OFFSET = 0x7fffffff
+/** Closed segments whose indexes stay in memory. */
+const LOADED_INDEX_LIMIT = 32
+
+let sharedFiles: FileCache | null = null
+const locksHeld = new Set<string>()
+
+function checkOffset(offset: unknown, what = 'offset'): number {
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new InvalidArgumentError(
+      `${what} must be a non-negative integer, got ${typeof offset === 'number' ? offset : typeof offset}`,
+      'SAMSA_INVALID_OFFSET',
+    )
+  }
+  return offset
+}
+
+function positiveOption(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
+    throw new InvalidArgumentError(`option ${name} must be a positive number up to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+export class Log {
+  readonly dir: string
+  readonly readOnly: boolean
+  readonly flushPolicy: FlushPolicy
+  /** What the last open found and did: set when recovery ran or repair truncated. */
+  recovery: RecoveryReport | null = null
+
+  private readonly io: FileIO
+  private readonly config: SegmentConfig
+  private readonly segmentBytes: number
+  private readonly segmentMs: number
+  private readonly maxRecordBytes: number
+  private readonly maxBatchBytes: number
+  private readonly flushIntervalMs: number
+  private readonly pollIntervalMs: number
+  private readonly now: () => number
+
+  private segments: Segment[] = []
+  private _logStartOffset = 0
+  private _logEndOffset = 0
+  private _highWatermark = 0
+  private recoveryPoint = 0
+  private lastCheckpointMs = 0
+  private checkpointed: Checkpoint | null = null
+  private closed = false
+  private releaseLock: (() => void) | null = null
+
+  /** 'always' appends waiting for the next group commit. */
+  private pending: Pending[] = []
+  /** Segments rolled away from but not yet synced; their write descriptors stay open until then. */
+  private retired: Segment[] = []
+  private flushWaiters: FlushWaiter[] = []
+  private syncRequested = false
+  private flushLoop: Promise<void> | null = null
+  private flushTimer: NodeJS.Timeout | null = null
+  private dataWaiters: (() => void)[] = []
+  private readonly loadedIndexes = new Set<Segment>()
+  /** Average stored bytes per record, to size reads that ask for few records. */
+  private bytesPerRecord = 128
+
+  private constructor(dir: string, options: LogOptions) {
+    this.dir = dir
+    this.readOnly = options.readOnly === true
+    const flush = options.flush ?? DEFAULTS.flush
+    if (flush !== 'always' && flush !== 'interval' && flush !== 'never') {
+      throw new InvalidArgumentError(`option flush must be 'always', 'interval' or 'never', got ${String(flush)}`)
+    }
+    this.flushPolicy = flush
+    this.io = options.io ?? defaultIO
+    this.segmentBytes = positiveOption('segmentBytes', options.segmentBytes, DEFAULTS.segmentBytes, 0x7fffffff)
+    this.segmentMs = positiveOption('segmentMs', options.segmentMs, DEFAULTS.segmentMs)
+    this.maxRecordBytes = positiveOption('maxRecordBytes', options.maxRecordBytes, DEFAULTS.maxRecordBytes, 0x7fffffff)
+    this.maxBatchBytes = positiveOption('maxBatchBytes', options.maxBatchBytes, DEFAULTS.maxBatchBytes, 0x7fffffff)
+    this.flushIntervalMs = positiveOption('flushIntervalMs', options.flushIntervalMs, DEFAULTS.flushIntervalMs)
+    this.pollIntervalMs = positiveOption('pollIntervalMs', options.pollIntervalMs, DEFAULTS.pollIntervalMs)
+    const maxIndexBytes = positiveOption('maxIndexBytes', options.maxIndexBytes, DEFAULTS.maxIndexBytes, 0x7fffffff)
+    this.now = options.now ?? Date.now
+    this.config = {
+      io: this.io,
+      files: options.files ?? (sharedFiles ??= new FileCache(512, defaultIO)),
+      indexIntervalBytes: positiveOption('indexIntervalBytes', options.indexIntervalBytes, DEFAULTS.indexIntervalBytes),
+      maxIndexEntries: Math.max(1, Math.floor(maxIndexBytes / 12)),
+      maxBatchBytes: MAX_SANE_BATCH,
+      readOnly: this.readOnly,
+    }
+  }
+
+  /** Open (creating if needed) the log in `dir`, recovering it first if it was not closed cleanly. */
+  static async open(dir: string, options: LogOptions = {}): Promise<Log> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('Log.open needs a directory path')
+    const log = new Log(dir, options)
+    log.load(options.repair === true)
+    return log
+  }
+
+  private load(repair: boolean): void {
+    const io = this.io
+    if (this.readOnly) {
+      if (!io.existsSync(this.dir)) {
+        throw new SamsaError('SAMSA_LOG_NOT_FOUND', `no log at ${this.dir}; check the path, or open it for writing to create it`)
+      }
+    } else {
+      io.mkdirSync(this.dir)
+      this.releaseLock = acquireLock(io, this.dir, locksHeld)
+    }
+    try {
+      const checkpoint = readCheckpoint(io, this.dir)
+      const state = this.readOnly
+        ? loadSegments(this.dir, this.config, checkpoint, this.now())
+        : recoverLog(this.dir, this.config, checkpoint, repair, this.now())
+      this.segments = state.segments
+      this.recovery = state.report
+      this._logEndOffset = state.logEndOffset
+      this._highWatermark = state.logEndOffset
+      this._logStartOffset = Math.min(Math.max(state.logStartOffset, this.segments[0].baseOffset), state.logEndOffset)
+      this.recoveryPoint = state.logEndOffset
+      if (!this.readOnly) {
+        this.writeCheckpointNow()
+        clearCleanShutdown(io, this.dir)
+        this.active.openForAppend()
+        if (this.flushPolicy === 'interval') {
+          this.flushTimer = setInterval(() => this.requestSync(), this.flushIntervalMs)
+          this.flushTimer.unref()
+        }
+      }
+    } catch (err) {
+      for (const s of this.segments) s.close()
+      this.releaseLock?.()
+      throw err
+    }
+  }
+
+  get logStartOffset(): number {
+    return this._logStartOffset
+  }
+
+  /** The next offset to be assigned. */
+  get logEndOffset(): number {
+    return this._logEndOffset
+  }
+
+  /** One past the last offset readers can see (with 'always', the last fsynced). */
+  get highWatermark(): number {
+    return this._highWatermark
+  }
+
+  /** Bytes on disk in the .log files. */
+  get size(): number {
+    let total = 0
+    for (const s of this.segments) total += s.size
+    return total
+  }
+
+  get segmentCount(): number {
+    return this.segments.length
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  listSegments(): SegmentInfo[] {
+    return this.segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size, file: s.logFile }))
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new LogClosedError(this.dir)
+    if (this.readOnly) throw new ReadOnlyError(this.dir)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Appending
+
+  /** Append records as one batch. Resolves once they are written (and, with 'always', synced). */
+  async append(records: ReadonlyArray<RecordInput>, options?: BatchOptions): Promise<AppendResult> {
+    this.checkWritable()
+    if (!Array.isArray(records)) throw new InvalidArgumentError('append takes an array of records')
+    if (records.length === 0) throw new InvalidArgumentError('append needs at least one record', 'SAMSA_EMPTY_APPEND')
+    const batch = encodeBatch(records, {
+      ...options,
+      timestamp: options?.timestamp ?? this.now(),
+      maxRecordBytes: this.maxRecordBytes,
+    })
+    return this.enqueue(batch, records.length, readInt64(batch, MAX_TIMESTAMP_OFFSET))
+  }
+
+  /**
+   * Append a RecordBatch v2 that was encoded elsewhere (a Kafka client's produce request) as it
+   * is: it is checked (sizes, magic, CRC) and only its baseOffset is rewritten.
+   */
+  async appendBatch(batch: Buffer): Promise<AppendResult> {
+    this.checkWritable()
+    if (!Buffer.isBuffer(batch)) throw new InvalidArgumentError('appendBatch takes a Buffer holding one RecordBatch')
+    const problem = checkBatch(batch, 0, batch.length)
+    if (problem !== null) {
+      throw new SamsaError('SAMSA_CORRUPT_BATCH', `${problem}; the producer must send a valid RecordBatch v2`)
+    }
+    if (batch.readInt32BE(8) + 12 !== batch.length) {
+      throw new SamsaError('SAMSA_CORRUPT_BATCH', 'the buffer must hold exactly one RecordBatch, with no bytes after it')
+    }
+    const count = batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1
+    return this.enqueue(batch, count, readInt64(batch, MAX_TIMESTAMP_OFFSET))
+  }
+
+  private enqueue(batch: Buffer, count: number, maxTimestamp: number): Promise<AppendResult> {
+    if (batch.length > this.maxBatchBytes) throw new RecordTooLargeError(batch.length, this.maxBatchBytes, 'batch')
+    if (this.flushPolicy !== 'always') {
+      const item: Pending = { batch, count, maxTimestamp, resolve: noop, reject: noop, baseOffset: -1 }
+      const failed = this.writeGroup([item])
+      if (failed !== null) throw failed
+      this._highWatermark = this._logEndOffset
+      this.wakeReaders()
+      return Promise.resolve({ baseOffset: item.baseOffset, lastOffset: item.baseOffset + count - 1 })
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ batch, count, maxTimestamp, resolve, reject, baseOffset: -1 })
+      this.startFlushLoop()
+    })
+  }
+
+  /**
+   * Write a group of batches, giving each its offsets, in as few writev calls as segment rolls
+   * allow. Returns the error that stopped it, or null; items after a failure are rejected and
+   * get no offsets (their `baseOffset` stays -1).
+   */
+  private writeGroup(items: Pending[]): SamsaError | null {
+    let run: Buffer[] = []
+    let runItems: Pending[] = []
+    let runBytes = 0
+    let next = this._logEndOffset
+    const flushRun = (): void => {
+      if (run.length === 0) return
+      const seg = this.active
+      let pos = seg.size
+      seg.write(run, runBytes)
+      for (const item of runItems) {
+        seg.onBatchWritten(pos, item.batch.length, item.baseOffset + item.count - 1, item.maxTimestamp)
+        pos += item.batch.length
+      }
+      this._logEndOffset = next
+      this.bytesPerRecord = (this.bytesPerRecord * 3 + runBytes / (next - runItems[0].baseOffset)) / 4
+      run = []
+      runItems = []
+      runBytes = 0
+    }
+    try {
+      for (const item of items) {
+        if (this.mustRoll(runBytes, runItems, next, item)) {
+          flushRun()
+          this.roll()
+        }
+        item.baseOffset = next
+        setBaseOffset(item.batch, 0, next)
+        next += item.count
+        run.push(item.batch)
+        runItems.push(item)
+        runBytes += item.batch.length
+      }
+      flushRun()
+      return null
+    } catch (err) {
+      // Segment.write cut the failed run back; the offsets it would have used are free again.
+      this._logEndOffset = this.active.nextOffset
+      for (const item of items) if (item.baseOffset >= this._logEndOffset) item.baseOffset = -1
+      if (err instanceof SamsaError) return err
+      return new StorageError(`append to ${this.active.logFile} failed and was rolled back`, err)
+    }
+  }
+
+  /**
+   * Whether the active segment, holding `runBytes` more bytes not yet written, must roll before
+   * `item`: Kafka's rules of size, age (from the first batch's timestamp), a full index, and a
+   * relative offset that would no longer fit an int32.
+   */
+  private mustRoll(runBytes: number, runItems: Pending[], next: number, item: Pending): boolean {
+    const seg = this.active
+    const size = seg.size + runBytes
+    if (size === 0) return false
+    if (size > this.segmentBytes - item.batch.length) return true
+    const first = seg.firstBatchTimestamp >= 0 ? seg.firstBatchTimestamp : runItems.length > 0 ? runItems[0].maxTimestamp : -1
+    if (first >= 0 && item.maxTimestamp - first > this.segmentMs) return true
+    if (seg.index.isFull || seg.timeIndex.isFull) return true
+    return next + item.count - 1 - seg.baseOffset > MAX_RELATIVE_OFFSET
+  }
+
+  /** Start a new active segment at the log end. The old one is synced by the flusher. */
+  private roll(): void {
+    const old = this.active
+    if (old.size === 0) return
+    const created = Segment.create(this.dir, this._logEndOffset, this.config, this.now())
+    old.sealIndexes()
+    this.retired.push(old)
+    this.segments.push(created)
+    this.trackIndexes(old)
+    this.requestSync()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Syncing: one loop, so that no two syncs of a descriptor overlap and a group forms behind each.
+
+  private startFlushLoop(): Promise<void> {
+    if (this.flushLoop === null) {
+      this.flushLoop = this.runFlushLoop().finally(() => {
+        this.flushLoop = null
+      })
+    }
+    return this.flushLoop
+  }
+
+  /** Ask for a sync of everything written so far (the interval timer, a roll, flush()). */
+  private requestSync(): void {
+    if (this.closed && this.flushLoop === null) return
+    if (this._logEndOffset === this.recoveryPoint && this.retired.length === 0 && this.flushWaiters.length === 0) return
+    this.syncRequested = true
+    void this.startFlushLoop()
+  }
+
+  private async runFlushLoop(): Promise<void> {
+    // Let appends made in the same tick join the first group.
+    await Promise.resolve()
+    while (this.pending.length > 0 || this.syncRequested || this.flushWaiters.length > 0) {
+      const group = this.pending
+      const waiters = this.flushWaiters
+      this.pending = []
+      this.flushWaiters = []
+      this.syncRequested = false
+
+      const failed = group.length > 0 ? this.writeGroup(group) : null
+      const target = this._logEndOffset
+      const synced = [...this.retired, this.active]
+      let syncError: unknown = null
+      if (target > this.recoveryPoint || this.retired.length > 0 || waiters.length > 0) {
+        // allSettled: every sync must be over before a descriptor may be closed.
+        for (const r of await Promise.allSettled(synced.map((s) => s.sync()))) {
+          if (r.status === 'rejected' && syncError === null) syncError = r.reason
+        }
+      }
+      if (syncError !== null) {
+        // What we wrote may not be on disk: cut the log back to what is, so that nothing a reader
+        // could see or a caller was told about can disappear later.
+        const error = new StorageError(`fdatasync of ${this.dir} failed; unsynced appends were rolled back`, syncError)
+        try {
+          this.truncateUnsynced()
+        } catch {
+          // The truncation itself failed; recovery at the next open removes the unsynced tail.
+        }
+        for (const item of group) item.reject(error)
+        for (const w of waiters) w.reject(error)
+        continue
+      }
+      for (const s of this.retired) if (synced.includes(s)) s.closeWriter()
+      this.retired = this.retired.filter((s) => !synced.includes(s))
+      this.recoveryPoint = Math.max(this.recoveryPoint, target)
+      if (this._highWatermark < target) {
+        this._highWatermark = target
+        this.wakeReaders()
+      }
+      for (const item of group) {
+        if (item.baseOffset >= 0) item.resolve({ baseOffset: item.baseOffset, lastOffset: item.baseOffset + item.count - 1 })
+        else item.reject(failed ?? new StorageError('append was not written', null))
+      }
+      for (const w of waiters) w.resolve()
+      if (this.now() - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS) this.writeCheckpointNow()
+    }
+  }
+
+  /** After a failed sync: drop every batch above the high watermark. */
+  private truncateUnsynced(): void {
+    this.truncateTo(this._highWatermark)
+    this._logEndOffset = this._highWatermark
+  }
+
+  /** Remove every record at or above `offset` (a batch boundary). */
+  private truncateTo(offset: number): void {
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+      const seg = this.segments.pop() as Segment
+      this.retired = this.retired.filter((s) => s !== seg)
+      seg.delete()
+    }
+    const seg = this.active
+    if (!seg.isOpenForAppend) {
+      this.retired = this.retired.filter((s) => s !== seg)
+      seg.openForAppend()
+    }
+    const position = offset <= seg.baseOffset ? 0 : seg.findPosition(offset, seg.size)
+    if (position >= 0) seg.truncateToSize(position, Math.max(offset, seg.baseOffset))
+    this._logEndOffset = seg.nextOffset
+    if (this.recoveryPoint > this._logEndOffset) this.recoveryPoint = this._logEndOffset
+  }
+
+  /** fdatasync everything appended so far. */
+  async flush(): Promise<void> {
+    if (this.closed) throw new LogClosedError(this.dir)
+    if (this.readOnly) return
+    await new Promise<void>((resolve, reject) => {
+      this.flushWaiters.push({ resolve, reject })
+      void this.startFlushLoop()
+    })
+  }
+
+  private writeCheckpointNow(): void {
+    const cp = { logStartOffset: this._logStartOffset, recoveryPoint: this.recoveryPoint }
+    this.lastCheckpointMs = this.now()
+    if (this.checkpointed !== null && this.checkpointed.logStartOffset === cp.logStartOffset && this.checkpointed.recoveryPoint === cp.recoveryPoint) return
+    writeCheckpoint(this.io, this.dir, cp)
+    this.checkpointed = cp
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  private checkReadable(): void {
+    if (this.closed) throw new LogClosedError(this.dir)
+  }
+
+  /** Index of the segment that holds `offset`: the last with baseOffset <= offset. */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0
+    let hi = this.segments.length - 1
+    let found = 0
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid
+        lo = mid + 1
+      } else {
+        hi = mid - 1
+      }
+    }
+    return found
+  }
+
+  /** Closed segments' indexes are loaded on demand; keep only the most recent few in memory. */
+  private trackIndexes(seg: Segment): void {
+    if (seg === this.active) return
+    this.loadedIndexes.delete(seg)
+    this.loadedIndexes.add(seg)
+    while (this.loadedIndexes.size > LOADED_INDEX_LIMIT) {
+      const oldest = this.loadedIndexes.values().next().value as Segment
+      this.loadedIndexes.delete(oldest)
+      oldest.unloadIndexes()
+    }
+  }
+
+  /**
+   * Records with offset >= `offset`, in order, up to `maxBytes` of batches and `maxRecords`
+   * records. At least one record is returned if one exists, however large.
+   * A read at exactly the high watermark returns no records: that is the tail of a live log.
+   */
+  async read(offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    return this.readSync(offset, options)
+  }
+
+  /** `read`, synchronously: the bytes come from the page cache or a local disk. */
+  readSync(offset: number, options: ReadOptions = {}): LogRecord[] {
+    this.checkReadable()
+    checkOffset(offset)
+    const maxBytes = options.maxBytes ?? 1024 * 1024
+    const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY
+    if (!(maxBytes > 0)) throw new InvalidArgumentError(`maxBytes must be positive, got ${maxBytes}`)
+    if (!(maxRecords > 0)) throw new InvalidArgumentError(`maxRecords must be positive, got ${maxRecords}`)
+    if (this.readOnly) this.refresh()
+    if (offset < this._logStartOffset || offset > this._logEndOffset) {
+      throw new OffsetOutOfRangeError(offset, this._logStartOffset, this._logEndOffset)
+    }
+    const out: LogRecord[] = []
+    const hw = this._highWatermark
+    if (offset >= hw) return out
+    let consumed = 0
+    let from = offset
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]
+      const end = this.visibleEnd(seg)
+      const position = seg.findPosition(from, end)
+      this.trackIndexes(seg)
+      if (position >= 0) {
+        const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (maxRecords - out.length) * this.bytesPerRecord * 2)
+        consumed += seg.readRecords(position, end, from, out, maxRecords, maxBytes - consumed, hint, hw)
+      }
+      if (out.length >= maxRecords || consumed >= maxBytes) break
+      if (out.length > 0) from = out[out.length - 1].offset + 1
+      if (from >= hw) break
+    }
+    return out
+  }
+
+  /** Bytes of `seg` that may be read: batches below the high watermark, which readRecords enforces. */
+  private visibleEnd(seg: Segment): number {
+    return seg.size
+  }
+
+  /** The first offset whose timestamp is >= `timestamp`, or null if there is none. */
+  async offsetForTimestamp(timestamp: number): Promise<number | null> {
+    this.checkReadable()
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+      throw new InvalidArgumentError(`timestamp must be milliseconds since the epoch, got ${String(timestamp)}`)
+    }
+    if (this.readOnly) this.refresh()
+    for (const seg of this.segments) {
+      if (seg.size === 0) continue
+      if (seg !== this.active && seg.largestTimestamp() < timestamp) {
+        this.trackIndexes(seg)
+        continue
+      }
+      const found = seg.findByTimestamp(timestamp, this.visibleEnd(seg), this._highWatermark)
+      this.trackIndexes(seg)
+      if (found !== null && found.offset >= this._logStartOffset) return found.offset
+      if (found !== null) return this._logStartOffset < this._highWatermark ? this._logStartOffset : null
+    }
+    return null
+  }
+
+  /** Resolves once the high watermark passes `offset`, or after `timeoutMs`, or on abort. */
+  waitForData(offset: number, timeoutMs = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<boolean> {
+    if (this._highWatermark > offset) return Promise.resolve(true)
+    if (this.closed || signal?.aborted) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null
+      let poll: NodeJS.Timeout | null = null
+      const done = (value: boolean): void => {
+        if (timer !== null) clearTimeout(timer)
+        if (poll !== null) clearInterval(poll)
+        signal?.removeEventListener('abort', onAbort)
+        const i = this.dataWaiters.indexOf(wake)
+        if (i >= 0) this.dataWaiters.splice(i, 1)
+        resolve(value)
+      }
+      const wake = (): void => {
+        if (this._highWatermark > offset || this.closed) done(this._highWatermark > offset)
+      }
+      const onAbort = (): void => done(false)
+      this.dataWaiters.push(wake)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (timeoutMs !== Number.POSITIVE_INFINITY) timer = setTimeout(() => done(false), timeoutMs)
+      if (this.readOnly) {
+        // Another process appends: look at the files now and then. Only read-only logs poll.
+        poll = setInterval(() => {
+          try {
+            this.refresh()
+          } catch {
+            // A transient state of the writer's files; the next poll or read reports real damage.
+          }
+          wake()
+        }, this.pollIntervalMs)
+      }
+    })
+  }
+
+  private wakeReaders(): void {
+    if (this.dataWaiters.length === 0) return
+    for (const wake of [...this.dataWaiters]) wake()
+  }
+
+  /**
+   * Records from `from` (default: the log start) on, as an async iterator. With `follow` it waits
+   * for appends instead of ending at the tail; `signal` ends it.
+   */
+  async *stream(options: StreamOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
+    let next = options.from ?? this._logStartOffset
+    checkOffset(next, 'from')
+    const { follow = false, signal } = options
+    while (!signal?.aborted) {
+      if (this.closed) return
+      const records = this.readSync(next, { maxBytes: options.maxBytes ?? 1024 * 1024 })
+      if (records.length === 0) {
+        if (!follow) return
+        await this.waitForData(next, Number.POSITIVE_INFINITY, signal)
+        continue
+      }
+      for (const r of records) {
+        if (signal?.aborted) return
+        yield r
+      }
+      next = records[records.length - 1].offset + 1
+    }
+  }
+
+  /** For read-only logs: pick up segments and batches another process appended since the last look. */
+  refresh(): void {
+    if (!this.readOnly || this.closed) return
+    const state = loadSegments(this.dir, this.config, readCheckpoint(this.io, this.dir), this.now(), this.segments)
+    this.segments = state.segments
+    this._logEndOffset = state.logEndOffset
+    this._highWatermark = state.logEndOffset
+    this._logStartOffset = Math.min(Math.max(state.logStartOffset, this.segments[0].baseOffset), state.logEndOffset)
+    this.wakeReaders()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Deleting and closing
+
+  /**
+   * Move the log start to `offset` and delete the segments wholly below it. Records below the new
+   * start are never returned again, even where they share a segment with records above it.
+   */
+  async deleteRecordsBefore(offset: number): Promise<{ logStartOffset: number; deletedSegments: number }> {
+    this.checkWritable()
+    checkOffset(offset)
+    if (offset > this._highWatermark) throw new OffsetOutOfRangeError(offset, this._logStartOffset, this._highWatermark)
+    if (offset <= this._logStartOffset) return { logStartOffset: this._logStartOffset, deletedSegments: 0 }
+    this._logStartOffset = offset
+    // The new start is durable before any file goes, so a crash in between only leaves files
+    // that the next open deletes.
+    this.writeCheckpointNow()
+    return { logStartOffset: offset, deletedSegments: await this.deleteSegmentsBelowStart() }
+  }
+
+  /** Delete segments whose every offset is below the log start; roll first if that includes the active one. */
+  private async deleteSegmentsBelowStart(): Promise<number> {
+    await this.idle()
+    const active = this.active
+    if (active.size > 0 && active.nextOffset <= this._logStartOffset && this._logEndOffset === this._highWatermark) {
+      this.roll()
+      await this.idle()
+    }
+    let deleted = 0
+    while (this.segments.length > 1 && this.segments[1].baseOffset <= this._logStartOffset) {
+      const seg = this.segments.shift() as Segment
+      this.loadedIndexes.delete(seg)
+      this.retired = this.retired.filter((s) => s !== seg)
+      seg.delete()
+      deleted++
+    }
+    return deleted
+  }
+
+  /** Resolve when no sync is in flight. */
+  private async idle(): Promise<void> {
+    while (this.flushLoop !== null) await this.flushLoop.catch(noop)
+  }
+
+  /** Flush everything, record a clean shutdown and release the directory. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    if (this.flushTimer !== null) clearInterval(this.flushTimer)
+    this.flushTimer = null
+    if (!this.readOnly) {
+      await this.idle()
+      let syncFailed = false
+      try {
+        await this.flush()
+      } catch {
+        syncFailed = true
+      }
+      this.closed = true
+      await this.idle()
+      this.active.sealIndexes()
+      for (const s of this.segments) s.close()
+      if (!syncFailed) {
+        this.recoveryPoint = this._logEndOffset
+        this.writeCheckpointNow()
+        markCleanShutdown(this.io, this.dir)
+      }
+      this.releaseLock?.()
+    } else {
+      this.closed = true
+      for (const s of this.segments) s.close()
+    }
+    this.wakeReaders()
+  }
+}
+
+function noop(): void {}
+
+export type { LogRecord, RecordInput }

@@ -1,0 +1,472 @@
+/**
+ * Kafka RecordBatch v2 (magic 2), byte for byte, as DefaultRecordBatch.java lays it out.
+ *
+ *   baseOffset int64 @0 | batchLength int32 @8 | partitionLeaderEpoch int32 @12 | magic int8 @16
+ *   crc uint32 @17 (CRC-32C of bytes [21, end)) | attributes int16 @21 | lastOffsetDelta int32 @23
+ *   baseTimestamp int64 @27 | maxTimestamp int64 @35 | producerId int64 @43 | producerEpoch int16 @51
+ *   baseSequence int32 @53 | recordsCount int32 @57 | records @61
+ *
+ * The CRC does not cover baseOffset, batchLength or partitionLeaderEpoch, so a stored batch can be
+ * given its offset (and a client's batch stored as it came) by rewriting bytes 0-7 alone.
+ *
+ * The encoder sizes the batch first and then writes every field straight into one Buffer; the
+ * decoder walks a Buffer in place and hands out key and value as views of it (no copies).
+ */
+import { gunzipSync } from 'node:zlib'
+import { crc32c } from './crc32c.js'
+import { CorruptBatchError, InvalidArgumentError, RecordTooLargeError, UnsupportedCompressionError } from './errors.js'
+import {
+  readVarint,
+  readVarlong,
+  sizeOfVarint,
+  sizeOfVarlong,
+  VarintError,
+  varintEnd,
+  writeVarint,
+  writeVarlong,
+} from './varint.js'
+
+export const MAGIC = 2
+/** baseOffset + batchLength: the bytes in front of what batchLength counts. */
+export const LOG_OVERHEAD = 12
+export const BATCH_HEADER_SIZE = 61
+
+export const BASE_OFFSET_OFFSET = 0
+export const LENGTH_OFFSET = 8
+export const PARTITION_LEADER_EPOCH_OFFSET = 12
+export const MAGIC_OFFSET = 16
+export const CRC_OFFSET = 17
+export const ATTRIBUTES_OFFSET = 21
+export const LAST_OFFSET_DELTA_OFFSET = 23
+export const BASE_TIMESTAMP_OFFSET = 27
+export const MAX_TIMESTAMP_OFFSET = 35
+export const PRODUCER_ID_OFFSET = 43
+export const PRODUCER_EPOCH_OFFSET = 51
+export const BASE_SEQUENCE_OFFSET = 53
+export const RECORDS_COUNT_OFFSET = 57
+export const RECORDS_OFFSET = 61
+
+export const COMPRESSION_MASK = 0x07
+export const TIMESTAMP_TYPE_MASK = 0x08
+export const TRANSACTIONAL_MASK = 0x10
+export const CONTROL_MASK = 0x20
+
+export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const
+const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
+export type Bytes = Buffer | string | null | undefined
+
+export interface Header {
+  key: string
+  value: Buffer | null
+}
+
+export type HeadersInput =
+  | ReadonlyArray<{ key: string; value: Bytes }>
+  | Readonly<Record<string, Bytes | ReadonlyArray<Bytes>>>
+
+export interface RecordInput {
+  key?: Bytes
+  value?: Bytes
+  headers?: HeadersInput
+  /** Milliseconds since the epoch; defaults to the batch's timestamp (now). */
+  timestamp?: number
+}
+
+export interface LogRecord {
+  offset: number
+  timestamp: number
+  key: Buffer | null
+  value: Buffer | null
+  headers: Header[]
+}
+
+export interface BatchOptions {
+  baseOffset?: number
+  /** Timestamp for records that carry none; defaults to Date.now(). */
+  timestamp?: number
+  /** 'append' marks the batch LogAppendTime: every record reads back with the batch's maxTimestamp. */
+  timestampType?: 'create' | 'append'
+  partitionLeaderEpoch?: number
+  producerId?: number
+  producerEpoch?: number
+  baseSequence?: number
+  transactional?: boolean
+  control?: boolean
+  /** Largest encoded record allowed (key, value, headers and framing). */
+  maxRecordBytes?: number
+}
+
+export interface BatchHeader {
+  baseOffset: number
+  /** Size of the whole batch in bytes, LOG_OVERHEAD included. */
+  size: number
+  partitionLeaderEpoch: number
+  magic: number
+  crc: number
+  attributes: number
+  lastOffsetDelta: number
+  lastOffset: number
+  baseTimestamp: number
+  maxTimestamp: number
+  producerId: number
+  producerEpoch: number
+  baseSequence: number
+  recordCount: number
+}
+
+const NO_HEADERS: Header[] = Object.freeze([]) as unknown as Header[]
+const TWO_32 = 4294967296
+
+export function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * TWO_32 + buf.readUInt32BE(pos + 4)
+}
+
+export function writeInt64(buf: Buffer, pos: number, value: number): void {
+  const hi = Math.floor(value / TWO_32)
+  buf.writeInt32BE(hi, pos)
+  buf.writeUInt32BE(value - hi * TWO_32, pos + 4)
+}
+
+export function compressionName(attributes: number): string {
+  return CODEC_NAMES[attributes & COMPRESSION_MASK] ?? `unknown codec ${attributes & COMPRESSION_MASK}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/** Headers as a flat list; an object map may give an array of values for one key, as KafkaJS allows. */
+function headerList(headers: HeadersInput | undefined): ReadonlyArray<{ key: string; value: Bytes }> {
+  if (headers === undefined || headers === null) return NO_HEADERS
+  if (Array.isArray(headers)) return headers as ReadonlyArray<{ key: string; value: Bytes }>
+  const list: { key: string; value: Bytes }[] = []
+  for (const key of Object.keys(headers)) {
+    const v = (headers as Record<string, Bytes | ReadonlyArray<Bytes>>)[key]
+    if (Array.isArray(v)) for (const item of v) list.push({ key, value: item })
+    else list.push({ key, value: v as Bytes })
+  }
+  return list
+}
+
+function byteLength(b: Bytes): number {
+  if (b === null || b === undefined) return -1
+  if (typeof b === 'string') return Buffer.byteLength(b)
+  if (b instanceof Uint8Array) return b.length
+  throw new InvalidArgumentError(
+    `record keys, values and header values must be a Buffer, a string or null, got ${typeof b}`,
+  )
+}
+
+function writeBytes(buf: Buffer, pos: number, b: Bytes, len: number): number {
+  pos = writeVarint(buf, pos, len)
+  if (len > 0) {
+    if (typeof b === 'string') buf.write(b, pos, len, 'utf8')
+    else buf.set(b as Uint8Array, pos)
+    pos += len
+  }
+  return pos
+}
+
+/**
+ * Sizes are computed once and kept here between the sizing pass and the writing pass, so the
+ * strings' UTF-8 lengths are not measured twice. Reused across calls: the encoder is synchronous.
+ */
+let scratchSizes = new Int32Array(1024)
+
+/**
+ * Encode records as one RecordBatch v2. Offset deltas are 0..n-1; timestamps are deltas from the
+ * first record's timestamp, as the Java producer and KafkaJS write them.
+ */
+export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchOptions = {}): Buffer {
+  const count = records.length
+  if (count === 0) throw new InvalidArgumentError('a batch needs at least one record', 'SAMSA_EMPTY_APPEND')
+  const now = options.timestamp ?? Date.now()
+  const maxRecordBytes = options.maxRecordBytes ?? Infinity
+
+  // Pass 1: sizes. Per record: key length, value length, body size; headers are sized inline.
+  if (scratchSizes.length < count * 3) scratchSizes = new Int32Array(count * 3 * 2)
+  const sizes = scratchSizes
+  const baseTimestamp = records[0].timestamp ?? now
+  let maxTimestamp = -Infinity
+  let total = RECORDS_OFFSET
+  for (let i = 0; i < count; i++) {
+    const r = records[i]
+    if (r === null || typeof r !== 'object') throw new InvalidArgumentError(`record ${i} is not an object`)
+    const ts = r.timestamp ?? now
+    if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
+      throw new InvalidArgumentError(`record ${i} has timestamp ${String(ts)}; use milliseconds since the epoch`)
+    }
+    if (ts > maxTimestamp) maxTimestamp = ts
+    const keyLen = byteLength(r.key)
+    const valueLen = byteLength(r.value)
+    let body =
+      1 +
+      sizeOfVarlong(ts - baseTimestamp) +
+      sizeOfVarint(i) +
+      sizeOfVarint(keyLen) +
+      (keyLen > 0 ? keyLen : 0) +
+      sizeOfVarint(valueLen) +
+      (valueLen > 0 ? valueLen : 0)
+    if (r.headers !== undefined && r.headers !== null) {
+      const hs = headerList(r.headers)
+      body += sizeOfVarint(hs.length)
+      for (let h = 0; h < hs.length; h++) {
+        const hk = hs[h].key
+        if (typeof hk !== 'string') throw new InvalidArgumentError(`record ${i} has a header whose key is not a string`)
+        const kl = Buffer.byteLength(hk)
+        const vl = byteLength(hs[h].value)
+        body += sizeOfVarint(kl) + kl + sizeOfVarint(vl) + (vl > 0 ? vl : 0)
+      }
+    } else {
+      body += 1
+    }
+    const recordSize = sizeOfVarint(body) + body
+    if (recordSize > maxRecordBytes) throw new RecordTooLargeError(recordSize, maxRecordBytes)
+    sizes[i * 3] = keyLen
+    sizes[i * 3 + 1] = valueLen
+    sizes[i * 3 + 2] = body
+    total += recordSize
+  }
+  if (total > 0x7fffffff) throw new RecordTooLargeError(total, 0x7fffffff, 'batch')
+
+  const buf = Buffer.allocUnsafe(total)
+  // Pass 2: records.
+  let pos = RECORDS_OFFSET
+  for (let i = 0; i < count; i++) {
+    const r = records[i]
+    pos = writeVarint(buf, pos, sizes[i * 3 + 2])
+    buf[pos++] = 0 // record attributes: unused in v2
+    pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
+    pos = writeVarint(buf, pos, i)
+    pos = writeBytes(buf, pos, r.key, sizes[i * 3])
+    pos = writeBytes(buf, pos, r.value, sizes[i * 3 + 1])
+    if (r.headers !== undefined && r.headers !== null) {
+      const hs = headerList(r.headers)
+      pos = writeVarint(buf, pos, hs.length)
+      for (let h = 0; h < hs.length; h++) {
+        const hk = hs[h].key
+        pos = writeBytes(buf, pos, hk, Buffer.byteLength(hk))
+        pos = writeBytes(buf, pos, hs[h].value, byteLength(hs[h].value))
+      }
+    } else {
+      buf[pos++] = 0
+    }
+  }
+
+  let attributes = 0
+  if (options.timestampType === 'append') {
+    attributes |= TIMESTAMP_TYPE_MASK
+    maxTimestamp = now
+  }
+  if (options.transactional) attributes |= TRANSACTIONAL_MASK
+  if (options.control) attributes |= CONTROL_MASK
+  writeInt64(buf, BASE_OFFSET_OFFSET, options.baseOffset ?? 0)
+  buf.writeInt32BE(total - LOG_OVERHEAD, LENGTH_OFFSET)
+  buf.writeInt32BE(options.partitionLeaderEpoch ?? 0, PARTITION_LEADER_EPOCH_OFFSET)
+  buf[MAGIC_OFFSET] = MAGIC
+  buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET)
+  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET)
+  writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp)
+  writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp)
+  writeInt64(buf, PRODUCER_ID_OFFSET, options.producerId ?? -1)
+  buf.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET)
+  buf.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET)
+  buf.writeInt32BE(count, RECORDS_COUNT_OFFSET)
+  buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET, total), CRC_OFFSET)
+  return buf
+}
+
+/** Give a stored batch its offset. The CRC does not cover these bytes, so it stays valid. */
+export function setBaseOffset(buf: Buffer, pos: number, baseOffset: number): void {
+  writeInt64(buf, pos + BASE_OFFSET_OFFSET, baseOffset)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** The batch's size from its first 12 bytes, or -1 if fewer than 12 bytes are there. */
+export function batchSizeAt(buf: Buffer, pos: number, end = buf.length): number {
+  if (end - pos < LOG_OVERHEAD) return -1
+  return buf.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD
+}
+
+export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
+  const baseOffset = readInt64(buf, pos)
+  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)
+  return {
+    baseOffset,
+    size: buf.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD,
+    partitionLeaderEpoch: buf.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET),
+    magic: buf.readInt8(pos + MAGIC_OFFSET),
+    crc: buf.readUInt32BE(pos + CRC_OFFSET),
+    attributes: buf.readInt16BE(pos + ATTRIBUTES_OFFSET),
+    lastOffsetDelta,
+    lastOffset: baseOffset + lastOffsetDelta,
+    baseTimestamp: readInt64(buf, pos + BASE_TIMESTAMP_OFFSET),
+    maxTimestamp: readInt64(buf, pos + MAX_TIMESTAMP_OFFSET),
+    producerId: readInt64(buf, pos + PRODUCER_ID_OFFSET),
+    producerEpoch: buf.readInt16BE(pos + PRODUCER_EPOCH_OFFSET),
+    baseSequence: buf.readInt32BE(pos + BASE_SEQUENCE_OFFSET),
+    recordCount: buf.readInt32BE(pos + RECORDS_COUNT_OFFSET),
+  }
+}
+
+/**
+ * Why the batch at `pos` is not a valid RecordBatch v2, or null if it is: complete within `end`,
+ * sized within `maxBatchBytes`, magic 2, a record count that fits, and a matching CRC-32C.
+ */
+export function checkBatch(buf: Buffer, pos: number, end = buf.length, maxBatchBytes = 0x7fffffff): string | null {
+  if (end - pos < BATCH_HEADER_SIZE) return `truncated batch: ${end - pos} bytes where a header needs ${BATCH_HEADER_SIZE}`
+  const size = buf.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD
+  if (size < BATCH_HEADER_SIZE) return `batch length ${size - LOG_OVERHEAD} is smaller than a batch header`
+  if (size > maxBatchBytes) return `batch length ${size - LOG_OVERHEAD} exceeds the limit of ${maxBatchBytes} bytes`
+  if (size > end - pos) return `truncated batch: ${end - pos} of ${size} bytes present`
+  const magic = buf[pos + MAGIC_OFFSET]
+  if (magic !== MAGIC) return `magic byte is ${magic}, expected ${MAGIC} (only RecordBatch v2 is supported)`
+  const count = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET)
+  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)
+  if (count < 0 || lastOffsetDelta < 0 || (count > 0 && lastOffsetDelta < count - 1)) {
+    return `record count ${count} does not fit lastOffsetDelta ${lastOffsetDelta}`
+  }
+  const stored = buf.readUInt32BE(pos + CRC_OFFSET)
+  const actual = crc32c(buf, pos + ATTRIBUTES_OFFSET, pos + size)
+  if (stored !== actual) return `CRC-32C mismatch: stored ${hex32(stored)}, computed ${hex32(actual)}`
+  return null
+}
+
+function hex32(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0')
+}
+
+/** Throws CorruptBatchError unless the batch at `pos` is valid. */
+export function validateBatch(buf: Buffer, pos = 0, end = buf.length, where?: { file: string; position: number }): void {
+  const problem = checkBatch(buf, pos, end)
+  if (problem !== null) throw new CorruptBatchError(problem, where?.file, where?.position)
+}
+
+/** The records section of a batch, decompressed when needed. */
+function recordsSection(buf: Buffer, pos: number, size: number, attributes: number): { data: Buffer; start: number; end: number } {
+  const codec = attributes & COMPRESSION_MASK
+  if (codec === 0) return { data: buf, start: pos + RECORDS_OFFSET, end: pos + size }
+  if (codec === Compression.gzip) {
+    let data: Buffer
+    try {
+      data = gunzipSync(buf.subarray(pos + RECORDS_OFFSET, pos + size))
+    } catch (err) {
+      throw new CorruptBatchError(`gzip records do not decompress: ${(err as Error).message}`)
+    }
+    return { data, start: 0, end: data.length }
+  }
+  throw new UnsupportedCompressionError(compressionName(attributes))
+}
+
+/**
+ * Append to `out` the records of the (already validated) batch at `pos` whose offset is at least
+ * `minOffset`, stopping once `out` holds `maxRecords`. Returns how many it added.
+ */
+export function decodeRecords(
+  buf: Buffer,
+  pos: number,
+  out: LogRecord[],
+  minOffset = 0,
+  maxRecords = Infinity,
+): number {
+  const size = buf.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET)
+  const baseOffset = readInt64(buf, pos)
+  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)
+  const baseTimestamp = readInt64(buf, pos + BASE_TIMESTAMP_OFFSET)
+  const logAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? readInt64(buf, pos + MAX_TIMESTAMP_OFFSET) : -1
+  const count = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET)
+  if (baseOffset + lastOffsetDelta < minOffset) return 0
+
+  const { data, start, end } = recordsSection(buf, pos, size, attributes)
+  const before = out.length
+  let p = start
+  try {
+    for (let i = 0; i < count && out.length < maxRecords; i++) {
+      const length = readVarint(data, p)
+      p = varintEnd
+      const recordEnd = p + length
+      if (length < 0 || recordEnd > end) throw new VarintError(`record ${i} of length ${length} runs past the batch`)
+      p++ // attributes
+      const tsDelta = readVarlong(data, p)
+      p = varintEnd
+      const offsetDelta = readVarint(data, p)
+      p = varintEnd
+      if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) {
+        throw new VarintError(`record ${i} has offset delta ${offsetDelta} outside [0, ${lastOffsetDelta}]`)
+      }
+      const offset = baseOffset + offsetDelta
+      if (offset < minOffset) {
+        p = recordEnd
+        continue
+      }
+      const keyLen = readVarint(data, p)
+      p = varintEnd
+      let key: Buffer | null = null
+      if (keyLen >= 0) {
+        key = data.subarray(p, p + keyLen)
+        p += keyLen
+      }
+      const valueLen = readVarint(data, p)
+      p = varintEnd
+      let value: Buffer | null = null
+      if (valueLen >= 0) {
+        value = data.subarray(p, p + valueLen)
+        p += valueLen
+      }
+      const headerCount = readVarint(data, p)
+      p = varintEnd
+      let headers = NO_HEADERS
+      if (headerCount > 0) {
+        headers = new Array<Header>(headerCount)
+        for (let h = 0; h < headerCount; h++) {
+          const kl = readVarint(data, p)
+          p = varintEnd
+          if (kl < 0) throw new VarintError(`record ${i} has a header with a null key`)
+          const hk = data.toString('utf8', p, p + kl)
+          p += kl
+          const vl = readVarint(data, p)
+          p = varintEnd
+          let hv: Buffer | null = null
+          if (vl >= 0) {
+            hv = data.subarray(p, p + vl)
+            p += vl
+          }
+          headers[h] = { key: hk, value: hv }
+        }
+      } else if (headerCount < 0) {
+        throw new VarintError(`record ${i} has a negative header count`)
+      }
+      if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
+      out.push({
+        offset,
+        timestamp: logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta,
+        key,
+        value,
+        headers,
+      })
+    }
+  } catch (err) {
+    if (err instanceof VarintError || err instanceof RangeError) {
+      out.length = before
+      throw new CorruptBatchError(`malformed record in batch at offset ${baseOffset}: ${err.message}`)
+    }
+    throw err
+  }
+  return out.length - before
+}
+
+/** Decode every record of a standalone batch, validating it first. */
+export function decodeBatch(buf: Buffer, pos = 0): { header: BatchHeader; records: LogRecord[] } {
+  validateBatch(buf, pos)
+  const header = readBatchHeader(buf, pos)
+  const records: LogRecord[] = []
+  decodeRecords(buf, pos, records)
+  return { header, records }
+}
+
+export function isControlBatch(buf: Buffer, pos: number): boolean {
+  return (buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & CONTROL_MASK) !== 0
+}

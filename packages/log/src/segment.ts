@@ -1,0 +1,573 @@
+/**
+ * One segment of a partition: `<baseOffset>.log` with its `.index` and `.timeindex`.
+ *
+ * Invariants:
+ * - `size` bytes of the .log are whole, valid batches with contiguous offsets; the active segment
+ *   never has bytes past `size` that a reader may see (a failed write is truncated back).
+ * - A closed segment holds no descriptor and no index in memory until a read needs them; the
+ *   descriptor comes from the shared FileCache and the index is dropped again by the log's LRU.
+ * - Nothing in a segment is fsynced here: the log decides when (see log.ts).
+ */
+import * as path from 'node:path'
+import type { FileCache } from './file-cache.js'
+import { type FileIO, readFully } from './file-io.js'
+import { IndexCorruptError } from './index-file.js'
+import { OffsetIndex } from './offset-index.js'
+import {
+  BATCH_HEADER_SIZE,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  checkBatch,
+  decodeRecords,
+  isControlBatch,
+  type LogRecord,
+  readInt64,
+} from './record-batch.js'
+import { CorruptBatchError } from './errors.js'
+import { TimeIndex } from './time-index.js'
+
+export const LOG_SUFFIX = '.log'
+export const INDEX_SUFFIX = '.index'
+export const TIME_INDEX_SUFFIX = '.timeindex'
+export const DELETED_SUFFIX = '.deleted'
+
+const SCAN_CHUNK = 64 * 1024
+
+export function segmentBaseName(baseOffset: number): string {
+  return String(baseOffset).padStart(20, '0')
+}
+
+/** The base offset a segment file is named for, or null if the name is not a segment's. */
+export function parseSegmentName(name: string): number | null {
+  const m = /^(\d{20})\.log$/.exec(name)
+  if (m === null) return null
+  const n = Number(m[1])
+  return Number.isSafeInteger(n) ? n : null
+}
+
+export interface SegmentConfig {
+  io: FileIO
+  files: FileCache
+  indexIntervalBytes: number
+  maxIndexEntries: number
+  /** Any batch bigger than this is damage, not data. */
+  maxBatchBytes: number
+  /** Never write: indexes rebuilt for a read-only log stay in memory. */
+  readOnly: boolean
+}
+
+/** Where a scan of the segment stopped, and why. */
+export interface ScanResult {
+  /** Bytes of whole, valid, contiguous batches from the start of the segment. */
+  validBytes: number
+  /** One past the last offset of those batches (the base offset if there are none). */
+  nextOffset: number
+  records: number
+  /** Why the byte at validBytes is not the start of a valid batch; null if it is the end of the file. */
+  problem: string | null
+  /** The offset the batch at validBytes should have started with. */
+  expectedOffset: number
+}
+
+export class Segment {
+  readonly logFile: string
+  readonly indexFile: string
+  readonly timeIndexFile: string
+  readonly index: OffsetIndex
+  readonly timeIndex: TimeIndex
+
+  /** Bytes of valid batches in the .log. */
+  size: number
+  /** One past the last offset in the segment, or -1 until someone needs it. */
+  nextOffset = -1
+  /** Largest batch timestamp and the offset it was seen at; -1 until known. */
+  maxTimestamp = -1
+  offsetOfMaxTimestamp = -1
+  /** The first batch's max timestamp: what segmentMs is measured from, as Kafka does. */
+  firstBatchTimestamp = -1
+  readonly createdMs: number
+
+  private bytesSinceIndexEntry = 0
+  private writeFd = -1
+  /** Read-only tails: the end of the batches already checked, or -1. */
+  verifiedEnd = -1
+
+  constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly config: SegmentConfig,
+    size: number,
+    createdMs: number,
+  ) {
+    const base = path.join(dir, segmentBaseName(baseOffset))
+    this.logFile = base + LOG_SUFFIX
+    this.indexFile = base + INDEX_SUFFIX
+    this.timeIndexFile = base + TIME_INDEX_SUFFIX
+    this.index = new OffsetIndex(this.indexFile, baseOffset, config.maxIndexEntries, config.io)
+    this.timeIndex = new TimeIndex(this.timeIndexFile, baseOffset, config.maxIndexEntries, config.io)
+    this.size = size
+    this.createdMs = createdMs
+  }
+
+  /** A new, empty segment, open for appending. */
+  static create(dir: string, baseOffset: number, config: SegmentConfig, nowMs: number): Segment {
+    const seg = new Segment(dir, baseOffset, config, 0, nowMs)
+    seg.writeFd = config.io.openSync(seg.logFile, 'w+')
+    seg.index.reset()
+    seg.timeIndex.reset()
+    seg.index.writeOut()
+    seg.timeIndex.writeOut()
+    seg.nextOffset = baseOffset
+    return seg
+  }
+
+  /** An existing segment, as found on disk; nothing is read yet. */
+  static existing(dir: string, baseOffset: number, config: SegmentConfig, nowMs: number): Segment {
+    const base = path.join(dir, segmentBaseName(baseOffset))
+    const size = config.io.statSizeSync(base + LOG_SUFFIX)
+    return new Segment(dir, baseOffset, config, size, nowMs)
+  }
+
+  get isOpenForAppend(): boolean {
+    return this.writeFd >= 0
+  }
+
+  /** Take a read-write descriptor, to append to this segment or to truncate it. */
+  openForAppend(): void {
+    if (this.writeFd >= 0) return
+    this.config.files.release(this.logFile)
+    this.writeFd = this.config.io.openSync(this.logFile, 'r+')
+  }
+
+  private fd(): number {
+    return this.writeFd >= 0 ? this.writeFd : this.config.files.acquire(this.logFile)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writing
+
+  /**
+   * Write batches at the end of the segment in one system call. On failure the segment is cut
+   * back to its previous size, so no partial batch stays behind, and the error is rethrown.
+   */
+  write(buffers: ReadonlyArray<Uint8Array>, length: number): void {
+    const io = this.config.io
+    try {
+      io.writevSync(this.writeFd, buffers, this.size)
+    } catch (err) {
+      try {
+        io.ftruncateSync(this.writeFd, this.size)
+      } catch {
+        // The truncate failed as well (EIO): the bytes past `size` are invisible to this process,
+        // and recovery cuts them off at the next open because they are above the recovery point.
+      }
+      throw err
+    }
+    this.size += length
+  }
+
+  /** Account for one batch just written at `position`: indexes, timestamps, next offset. */
+  onBatchWritten(position: number, size: number, lastOffset: number, maxTimestamp: number): void {
+    if (this.firstBatchTimestamp < 0) this.firstBatchTimestamp = maxTimestamp
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp
+      this.offsetOfMaxTimestamp = lastOffset
+    }
+    if (this.bytesSinceIndexEntry > this.config.indexIntervalBytes) {
+      this.index.append(lastOffset, position)
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp)
+      this.bytesSinceIndexEntry = 0
+    }
+    this.bytesSinceIndexEntry += size
+    this.nextOffset = lastOffset + 1
+  }
+
+  /** fdatasync the .log (the data that was acknowledged). */
+  sync(): Promise<void> {
+    return this.config.io.fdatasync(this.writeFd)
+  }
+
+  syncSync(): void {
+    if (this.writeFd >= 0) this.config.io.fdatasyncSync(this.writeFd)
+  }
+
+  /** Persist the indexes' new entries. */
+  flushIndexes(): void {
+    this.index.writeOut()
+    this.timeIndex.writeOut()
+  }
+
+  /**
+   * Stop being the active segment: record the final largest timestamp in the time index and write
+   * the indexes out. The write descriptor stays open until the log has synced the segment.
+   */
+  sealIndexes(): void {
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true)
+    this.flushIndexes()
+  }
+
+  closeWriter(): void {
+    if (this.writeFd >= 0) {
+      this.config.io.closeSync(this.writeFd)
+      this.writeFd = -1
+    }
+  }
+
+  close(): void {
+    this.closeWriter()
+    this.config.files.release(this.logFile)
+  }
+
+  /** Cut the segment to `size` bytes (a batch boundary) and forget index entries past it. */
+  truncateToSize(size: number, nextOffset: number): void {
+    this.openForAppend()
+    this.config.io.ftruncateSync(this.writeFd, size)
+    this.size = size
+    this.index.truncateToSize(size)
+    this.timeIndex.truncateToOffset(nextOffset)
+    this.nextOffset = nextOffset
+    this.bytesSinceIndexEntry = 0
+  }
+
+  /**
+   * Delete the segment's files: renamed to `.deleted` first, so a crash in between leaves names
+   * that the next open recognises and removes, never a segment with half its files.
+   */
+  delete(): void {
+    const io = this.config.io
+    this.close()
+    this.index.unload()
+    this.timeIndex.unload()
+    const renamed: string[] = []
+    for (const file of [this.logFile, this.indexFile, this.timeIndexFile]) {
+      if (!io.existsSync(file)) continue
+      io.renameSync(file, file + DELETED_SUFFIX)
+      renamed.push(file + DELETED_SUFFIX)
+    }
+    io.fsyncDirSync(this.dir)
+    for (const file of renamed) io.unlinkSync(file)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  /** Read up to `length` bytes at `position` into a new Buffer, shorter only at end of file. */
+  readBytes(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length)
+    const n = readFully(this.config.io, this.fd(), buf, 0, length, position)
+    return n === length ? buf : buf.subarray(0, n)
+  }
+
+  /**
+   * Visit batch headers from `position` up to `end`. `visit` sees a buffer holding at least the
+   * batch header (the whole batch when `whole`), the batch's index in it and its file position,
+   * and returns false to stop. Returns the position where the walk ended.
+   */
+  walk(
+    position: number,
+    end: number,
+    whole: boolean,
+    visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean,
+  ): { position: number; problem: string | null } {
+    let chunk: Buffer = Buffer.alloc(0)
+    let chunkStart = position
+    let pos = position
+    while (pos < end) {
+      let rel = pos - chunkStart
+      if (rel + BATCH_HEADER_SIZE > chunk.length) {
+        chunk = this.readBytes(pos, Math.min(SCAN_CHUNK, end - pos))
+        chunkStart = pos
+        rel = 0
+        if (chunk.length < LOG_OVERHEAD) return { position: pos, problem: `truncated batch header: ${chunk.length} bytes` }
+      }
+      const size = chunk.readInt32BE(rel + LENGTH_OFFSET) + LOG_OVERHEAD
+      if (size < BATCH_HEADER_SIZE || size > this.config.maxBatchBytes) {
+        return { position: pos, problem: `batch length ${size - LOG_OVERHEAD} is out of bounds` }
+      }
+      if (pos + size > end) return { position: pos, problem: `truncated batch: ${end - pos} of ${size} bytes present` }
+      const need = whole ? size : BATCH_HEADER_SIZE
+      if (rel + need > chunk.length) {
+        chunk = this.readBytes(pos, Math.max(need, Math.min(SCAN_CHUNK, end - pos)))
+        chunkStart = pos
+        rel = 0
+        if (chunk.length < need) return { position: pos, problem: `truncated batch: ${chunk.length} of ${size} bytes present` }
+      }
+      if (!visit(chunk, rel, pos, size)) return { position: pos, problem: null }
+      pos += size
+    }
+    return { position: pos, problem: null }
+  }
+
+  /** File position of the first batch whose last offset is >= offset, or -1 if none below `end`. */
+  findPosition(offset: number, end: number): number {
+    const start = this.loadIndexes() ? this.index.lookup(offset).position : 0
+    let found = -1
+    this.walk(start, end, false, (buf, at, filePos) => {
+      const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+      if (last >= offset) {
+        found = filePos
+        return false
+      }
+      return true
+    })
+    return found
+  }
+
+  /**
+   * Decode records with offset >= `offset` into `out`, reading from `position` (a batch boundary)
+   * up to `end`. Whole batches only, up to `maxBytes` of them, except that the first batch is
+   * always returned however large it is. Returns the bytes of batches consumed.
+   */
+  readRecords(
+    position: number,
+    end: number,
+    offset: number,
+    out: LogRecord[],
+    maxRecords: number,
+    maxBytes: number,
+    readHint: number,
+    highWatermark: number,
+  ): number {
+    const startCount = out.length
+    let consumed = 0
+    let pos = position
+    while (pos < end && out.length < maxRecords) {
+      // Read what the byte budget allows, but no more than the records wanted are likely to need.
+      const want = Math.min(end - pos, Math.max(BATCH_HEADER_SIZE, Math.min(maxBytes - consumed, readHint)))
+      let chunk: Buffer = this.readBytes(pos, want)
+      let at = 0
+      while (at + LOG_OVERHEAD <= chunk.length && out.length < maxRecords) {
+        const filePos = pos + at
+        if (readInt64(chunk, at) >= highWatermark) return consumed
+        const size = chunk.readInt32BE(at + LENGTH_OFFSET) + LOG_OVERHEAD
+        if (size < BATCH_HEADER_SIZE || size > this.config.maxBatchBytes || filePos + size > end) {
+          throw new CorruptBatchError(`batch length ${size - LOG_OVERHEAD} is out of bounds`, this.logFile, filePos)
+        }
+        // Whole batches within maxBytes, but never nothing: the first batch goes out whatever its size.
+        if (consumed + size > maxBytes && out.length > startCount) return consumed
+        if (at + size > chunk.length) {
+          if (at > 0) break // read again, starting at this batch
+          chunk = this.readBytes(filePos, size)
+          if (chunk.length < size) {
+            throw new CorruptBatchError(`truncated batch: ${chunk.length} of ${size} bytes present`, this.logFile, filePos)
+          }
+        }
+        const problem = checkBatch(chunk, at, at + size, this.config.maxBatchBytes)
+        if (problem !== null) throw new CorruptBatchError(problem, this.logFile, filePos)
+        if (!isControlBatch(chunk, at)) decodeRecords(chunk, at, out, offset, maxRecords)
+        consumed += size
+        at += size
+      }
+      if (at === 0) break
+      pos += at
+    }
+    return consumed
+  }
+
+  /** First record with timestamp >= target at or after `position`, or null. */
+  findByTimestamp(target: number, end: number, highWatermark: number): LogRecord | null {
+    const startOffset = this.loadIndexes() ? this.timeIndex.lookup(target) : this.baseOffset
+    const start = this.loadIndexes() ? this.index.lookup(startOffset).position : 0
+    let result: LogRecord | null = null
+    this.walk(start, end, true, (buf, at, filePos, size) => {
+      if (readInt64(buf, at) >= highWatermark) return false
+      if (readInt64(buf, at + MAX_TIMESTAMP_OFFSET) < target) return true
+      const problem = checkBatch(buf, at, at + size, this.config.maxBatchBytes)
+      if (problem !== null) throw new CorruptBatchError(problem, this.logFile, filePos)
+      if (isControlBatch(buf, at)) return true
+      const records: LogRecord[] = []
+      decodeRecords(buf, at, records)
+      for (const r of records) {
+        if (r.timestamp >= target) {
+          result = r
+          return false
+        }
+      }
+      return true
+    })
+    return result
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Indexes and recovery
+
+  /**
+   * Load the indexes, rebuilding them from the log if they are missing or fail their checks.
+   * Returns false only if the segment is empty, where there is nothing to look up.
+   */
+  loadIndexes(): boolean {
+    if (this.index.isLoaded && this.timeIndex.isLoaded) return this.size > 0
+    try {
+      this.index.ensureLoaded()
+      this.timeIndex.ensureLoaded()
+      const last = this.index.lastEntry()
+      if (last !== null && last.position >= this.size) throw new IndexCorruptError(`${this.indexFile} points past the log`)
+    } catch (err) {
+      if (!(err instanceof IndexCorruptError)) throw err
+      this.rebuildIndexes()
+    }
+    return this.size > 0
+  }
+
+  /** Drop a closed segment's indexes from memory (they stay on disk). */
+  unloadIndexes(): void {
+    if (this.writeFd >= 0) return
+    this.index.unload()
+    this.timeIndex.unload()
+  }
+
+  /** Rebuild both indexes from the log, which is assumed valid up to `size`. */
+  rebuildIndexes(): void {
+    this.scan(this.size, true)
+    if (!this.config.readOnly) this.flushIndexes()
+  }
+
+  /**
+   * Walk every batch from the start, checking size, magic, CRC and contiguous offsets, and
+   * (when `reindex`) rebuilding both indexes on the way. Also learns the segment's timestamps and
+   * next offset. Stops at the first invalid byte or at `end`.
+   */
+  scan(end: number, reindex: boolean): ScanResult {
+    if (reindex) {
+      this.index.reset()
+      this.timeIndex.reset()
+    }
+    this.bytesSinceIndexEntry = 0
+    this.maxTimestamp = -1
+    this.offsetOfMaxTimestamp = -1
+    this.firstBatchTimestamp = -1
+    let expected = -1
+    let records = 0
+    let problem: string | null = null
+    const result = this.walk(0, end, true, (buf, at, filePos, size) => {
+      problem = checkBatch(buf, at, at + size, this.config.maxBatchBytes)
+      const base = readInt64(buf, at)
+      if (problem === null && (base < this.baseOffset || (expected >= 0 && base !== expected))) {
+        problem = `batch offset ${base} does not follow ${expected < 0 ? this.baseOffset : expected}`
+      }
+      if (problem !== null) return false
+      const last = base + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+      records += last - base + 1
+      if (reindex) this.onBatchWritten(filePos, size, last, readInt64(buf, at + MAX_TIMESTAMP_OFFSET))
+      else {
+        const ts = readInt64(buf, at + MAX_TIMESTAMP_OFFSET)
+        if (this.firstBatchTimestamp < 0) this.firstBatchTimestamp = ts
+        if (ts > this.maxTimestamp) {
+          this.maxTimestamp = ts
+          this.offsetOfMaxTimestamp = last
+        }
+      }
+      expected = last + 1
+      return true
+    })
+    const nextOffset = expected < 0 ? this.baseOffset : expected
+    this.nextOffset = nextOffset
+    return {
+      validBytes: result.position,
+      nextOffset,
+      records,
+      problem: problem ?? result.problem,
+      expectedOffset: nextOffset,
+    }
+  }
+
+  /**
+   * Learn where the active segment ends after a clean shutdown without reading all of it: start
+   * at the last index entry and walk forward. Restores the timestamps the roll rules need.
+   */
+  loadTail(): void {
+    this.loadIndexes()
+    const lastIndex = this.index.lastEntry()
+    const lastTime = this.timeIndex.lastEntry()
+    if (lastTime !== null) {
+      this.maxTimestamp = lastTime.timestamp
+      this.offsetOfMaxTimestamp = lastTime.offset
+    }
+    const from = lastIndex === null ? 0 : lastIndex.position
+    let next = this.baseOffset
+    let lastPos = from
+    const end = this.walk(from, this.size, false, (buf, at, filePos, size) => {
+      const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+      const ts = readInt64(buf, at + MAX_TIMESTAMP_OFFSET)
+      if (ts > this.maxTimestamp) {
+        this.maxTimestamp = ts
+        this.offsetOfMaxTimestamp = last
+      }
+      next = last + 1
+      lastPos = filePos + size
+      return true
+    })
+    if (end.problem !== null) throw new CorruptBatchError(end.problem, this.logFile, end.position)
+    this.nextOffset = next
+    this.bytesSinceIndexEntry = lastPos - from
+    if (this.size > 0) {
+      const first = this.readBytes(0, BATCH_HEADER_SIZE)
+      if (first.length === BATCH_HEADER_SIZE) this.firstBatchTimestamp = readInt64(first, MAX_TIMESTAMP_OFFSET)
+    }
+  }
+
+  /**
+   * For a read-only view of a segment another process is appending to: the end of its complete,
+   * valid batches within `fileSize`. A batch still being written fails the check and is left out
+   * until a later look finds it whole.
+   */
+  scanVisibleEnd(fileSize: number): number {
+    let from = this.verifiedEnd
+    let next = this.nextOffset
+    if (from < 0) {
+      from = 0
+      next = this.baseOffset
+      try {
+        this.index.ensureLoaded()
+        const last = this.index.lastEntry()
+        if (last !== null && last.position < fileSize) from = last.position
+      } catch {
+        // No usable index: walk from the start.
+      }
+    }
+    let end = from
+    this.walk(from, fileSize, true, (buf, at, filePos, size) => {
+      if (checkBatch(buf, at, at + size, this.config.maxBatchBytes) !== null) return false
+      const base = readInt64(buf, at)
+      if (end > 0 && next >= 0 && end === this.verifiedEnd && base !== next) return false
+      next = base + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET) + 1
+      end = filePos + size
+      return true
+    })
+    if (end === from && from > 0 && this.verifiedEnd < 0) {
+      // The index pointed somewhere unusable: start over from the beginning.
+      this.index.unload()
+      this.verifiedEnd = 0
+      this.nextOffset = this.baseOffset
+      return this.scanVisibleEnd(fileSize)
+    }
+    this.verifiedEnd = end
+    this.nextOffset = next
+    return end
+  }
+
+  /** The largest timestamp in a closed segment, from the last time-index entry. */
+  largestTimestamp(): number {
+    if (this.maxTimestamp >= 0) return this.maxTimestamp
+    this.loadIndexes()
+    const last = this.timeIndex.lastEntry()
+    if (last !== null) this.maxTimestamp = last.timestamp
+    return this.maxTimestamp
+  }
+
+  /** The next offset after this segment, computed from its tail if not yet known. */
+  computeNextOffset(): number {
+    if (this.nextOffset >= 0) return this.nextOffset
+    this.loadIndexes()
+    const lastIndex = this.index.lastEntry()
+    let next = this.baseOffset
+    this.walk(lastIndex === null ? 0 : lastIndex.position, this.size, false, (buf, at) => {
+      next = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET) + 1
+      return true
+    })
+    this.nextOffset = next
+    return next
+  }
+}
