@@ -429,6 +429,9 @@ export class Log {
     const old = this.active
     if (old.size === 0) return
     const created = Segment.create(this.dir, this._logEndOffset, this.config, this.now())
+    // fdatasync of the new file does not make its name durable: without this, a power loss could
+    // take a whole segment of acknowledged records with it. Rolls are rare; one fsync each is cheap.
+    if (this.flushPolicy !== 'never') this.io.fsyncDirSync(this.dir)
     old.sealIndexes()
     this.retired.push(old)
     this.segments.push(created)
