@@ -27,6 +27,8 @@ export { FileCache } from './file-cache.js'
 export { defaultIO } from './file-io.js'
 export type { FileIO } from './file-io.js'
 export { parseSegmentName, segmentBaseName } from './segment.js'
+export { inspectIndexFile, inspectSegmentFile, listSegmentFiles } from './inspect.js'
+export type { IndexEntryCheck, InspectedBatch, PartitionDirEntry } from './inspect.js'
 export {
   CorruptBatchError,
   CorruptLogError,

@@ -1,0 +1,54 @@
+/**
+ * The `samsa` command, kubectl-style: a noun, then a verb. Every command gets --data-dir
+ * (else SAMSA_DATA_DIR, else ./samsa-data), --json and --debug.
+ */
+import yargs, { type Argv } from 'yargs'
+import { logCommand } from './commands/log.js'
+import { exitCodeFor, formatError, UsageError } from './errors.js'
+
+export interface GlobalArgs {
+  dataDir?: string
+  json: boolean
+  debug: boolean
+}
+
+export function buildParser(argv: string[]): Argv<GlobalArgs> {
+  return yargs(argv)
+    .scriptName('samsa')
+    .usage('$0 <command> [options]\n\nAn embedded, Kafka-style commit log: inspect, produce, consume and tail its topics.')
+    .option('data-dir', {
+      type: 'string',
+      describe: 'the data directory (default: $SAMSA_DATA_DIR, else ./samsa-data)',
+      global: true,
+    })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output: one JSON value per line', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true })
+    .command('log', 'Dump and verify segment files', (y) => logCommand(y as Argv<GlobalArgs>))
+    .example('$0 log dump ./samsa-data/orders-0', 'print the batches of partition orders-0')
+    .example('$0 log verify', 'CRC-check every partition')
+    .demandCommand(1, 'name a command; see samsa --help')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // yargs calls this for its own usage errors (msg) and for errors thrown by handlers (err).
+      throw err ?? new UsageError(msg)
+    }) as unknown as Argv<GlobalArgs>
+}
+
+/** Run the CLI; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug')
+  try {
+    await buildParser(argv).parseAsync()
+    return 0
+  } catch (err) {
+    process.stderr.write(formatError(err, debug) + '\n')
+    if (err instanceof UsageError) process.stderr.write('Run samsa --help (or samsa <command> --help) for usage.\n')
+    return exitCodeFor(err)
+  }
+}
