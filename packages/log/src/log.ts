@@ -18,6 +18,7 @@
  */
 import { readCheckpoint, writeCheckpoint, clearCleanShutdown, markCleanShutdown, type Checkpoint } from './checkpoint.js'
 import {
+  CorruptBatchError,
   InvalidArgumentError,
   LogClosedError,
   OffsetOutOfRangeError,
@@ -35,6 +36,8 @@ import {
   encodeBatch,
   readInt64,
   setBaseOffset,
+  readBatchHeader,
+  type BatchHeader,
   type LogRecord,
   type RecordInput,
   type BatchOptions,
@@ -98,6 +101,26 @@ export interface SegmentInfo {
   baseOffset: number
   size: number
   file: string
+  /** The largest record timestamp in the segment (what retentionMs is measured against); -1 if empty. */
+  largestTimestamp: number
+}
+
+export interface RetentionOptions {
+  /** Delete segments whose largest timestamp is older than this; negative or absent: no limit. */
+  retentionMs?: number
+  /** Delete the oldest segments while the log is bigger than this; negative or absent: no limit. */
+  retentionBytes?: number
+  /** The time retentionMs is measured from; defaults to the log's clock. */
+  now?: number
+  /** Report what would be deleted, delete nothing. */
+  dryRun?: boolean
+}
+
+export interface RetentionResult {
+  /** The segments deleted (or, with dryRun, that would be), oldest first. */
+  deleted: SegmentInfo[]
+  /** The log start offset afterwards (with dryRun, what it would be). */
+  logStartOffset: number
 }
 
 interface Pending {
@@ -297,7 +320,13 @@ export class Log {
   }
 
   listSegments(): SegmentInfo[] {
-    return this.segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size, file: s.logFile }))
+    return this.segments.map((s) => this.segmentInfo(s))
+  }
+
+  private segmentInfo(s: Segment): SegmentInfo {
+    const largestTimestamp = s.size === 0 ? -1 : s.largestTimestamp()
+    this.trackIndexes(s)
+    return { baseOffset: s.baseOffset, size: s.size, file: s.logFile, largestTimestamp }
   }
 
   private get active(): Segment {
@@ -603,7 +632,8 @@ export class Log {
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY
     if (!(maxBytes > 0)) throw new InvalidArgumentError(`maxBytes must be positive, got ${maxBytes}`)
     if (!(maxRecords > 0)) throw new InvalidArgumentError(`maxRecords must be positive, got ${maxRecords}`)
-    if (this.readOnly) this.refresh()
+    // A read-only view only needs another look at the files when the reader has caught up with it.
+    if (this.readOnly && offset >= this._highWatermark) this.refresh()
     if (offset < this._logStartOffset || offset > this._logEndOffset) {
       throw new OffsetOutOfRangeError(offset, this._logStartOffset, this._logEndOffset)
     }
@@ -766,6 +796,71 @@ export class Log {
       deleted++
     }
     return deleted
+  }
+
+  /**
+   * Kafka's retention (deleteOldSegments): the oldest whole segments whose largest timestamp is
+   * more than `retentionMs` before `now`, then the oldest whole segments while the log stays over
+   * `retentionBytes` without them. Only a prefix of the log goes, and only segments wholly below
+   * the high watermark. When that is every segment, the active one is rolled first, so the log
+   * end offset stays where it was. Deletion moves the log start first (see deleteRecordsBefore),
+   * so a crash part-way leaves only files the next open removes.
+   */
+  async enforceRetention(options: RetentionOptions = {}): Promise<RetentionResult> {
+    this.checkWritable()
+    await this.idle()
+    const now = options.now ?? this.now()
+    const retentionMs = options.retentionMs ?? -1
+    const retentionBytes = options.retentionBytes ?? -1
+    const segs = this.segments
+    const hw = this._highWatermark
+    const deletable = (i: number): boolean =>
+      i < segs.length - 1 ? segs[i + 1].baseOffset <= hw : segs[i].size > 0 && segs[i].nextOffset <= hw
+    let count = 0
+    if (retentionMs >= 0) {
+      while (count < segs.length && deletable(count) && now - segs[count].largestTimestamp() > retentionMs) count++
+    }
+    if (retentionBytes >= 0) {
+      let excess = this.size - retentionBytes
+      for (let i = 0; i < count; i++) excess -= segs[i].size
+      while (count < segs.length && deletable(count) && excess - segs[count].size >= 0) {
+        excess -= segs[count].size
+        count++
+      }
+    }
+    if (count === 0) return { deleted: [], logStartOffset: this._logStartOffset }
+    const deleted = segs.slice(0, count).map((s) => this.segmentInfo(s))
+    const target = count < segs.length ? segs[count].baseOffset : this._logEndOffset
+    if (options.dryRun === true) return { deleted, logStartOffset: Math.max(target, this._logStartOffset) }
+    const { logStartOffset } = await this.deleteRecordsBefore(target)
+    return { deleted, logStartOffset }
+  }
+
+  /**
+   * Visit the header of every batch holding offsets >= `from` (default: the log start) and below
+   * the high watermark, oldest first, without decoding records; `visit` returns false to stop.
+   * For rebuilding state kept beside the log, such as producer sequences.
+   */
+  scanBatchHeaders(from: number, visit: (header: BatchHeader) => boolean | void): void {
+    this.checkReadable()
+    checkOffset(from, 'from')
+    const hw = this._highWatermark
+    let stopped = false
+    for (let i = this.segmentIndexFor(from); i < this.segments.length && !stopped; i++) {
+      const seg = this.segments[i]
+      const position = seg.findPosition(from, seg.size)
+      this.trackIndexes(seg)
+      if (position < 0) continue
+      const end = seg.walk(position, seg.size, false, (buf, at) => {
+        const header = readBatchHeader(buf, at)
+        if (header.baseOffset >= hw || visit(header) === false) {
+          stopped = true
+          return false
+        }
+        return true
+      })
+      if (end.problem !== null) throw new CorruptBatchError(end.problem, seg.logFile, end.position)
+    }
   }
 
   /** Resolve when no sync is in flight. */
