@@ -186,7 +186,8 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
   // Pass 1: sizes. Per record: key length, value length, body size; headers are sized inline.
   if (scratchSizes.length < count * 3) scratchSizes = new Int32Array(count * 3 * 2)
   const sizes = scratchSizes
-  const baseTimestamp = records[0].timestamp ?? now
+  // Optional chaining: a null first record must reach the per-record check below, not crash here.
+  const baseTimestamp = (records[0] as RecordInput | null)?.timestamp ?? now
   let maxTimestamp = -Infinity
   let total = RECORDS_OFFSET
   for (let i = 0; i < count; i++) {
@@ -384,7 +385,8 @@ export function decodeRecords(
   const before = out.length
   let p = start
   try {
-    for (let i = 0; i < count && out.length < maxRecords; i++) {
+    let i = 0
+    for (; i < count && out.length < maxRecords; i++) {
       const length = readVarint(data, p)
       p = varintEnd
       const recordEnd = p + length
@@ -448,6 +450,8 @@ export function decodeRecords(
         headers,
       })
     }
+    // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
+    if (i === count && p !== end) throw new VarintError(`${end - p} bytes remain after the batch's ${count} records`)
   } catch (err) {
     if (err instanceof VarintError || err instanceof RangeError) {
       out.length = before

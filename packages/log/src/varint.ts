@@ -27,16 +27,20 @@ export function writeVarint(buf: Uint8Array, pos: number, value: number): number
   return pos
 }
 
-/** Zig-zag of a 64-bit value, as a non-negative number (exact below 2^53). */
-function zigzag64(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1
+/*
+ * The zig-zag of a 64-bit value is 2v, or 2|v| - 1 for negative v, and past 2^52 that odd number
+ * is not a double. So the varlong code works on u = v (or |v| - 1) and the sign bit: the first
+ * byte is the sign plus u's low 6 bits, and the rest is u / 64, all exact for safe integers.
+ */
+function varlongMagnitude(value: number): number {
+  return value >= 0 ? value : -value - 1
 }
 
 export function sizeOfVarlong(value: number): number {
   if (value >= -0x40000000 && value < 0x40000000) return sizeOfVarint(value)
-  let v = zigzag64(value)
+  let v = Math.floor(varlongMagnitude(value) / 64)
   let bytes = 1
-  while (v >= 0x80) {
+  while (v > 0) {
     v = Math.floor(v / 128)
     bytes++
   }
@@ -45,7 +49,11 @@ export function sizeOfVarlong(value: number): number {
 
 export function writeVarlong(buf: Uint8Array, pos: number, value: number): number {
   if (value >= -0x40000000 && value < 0x40000000) return writeVarint(buf, pos, value)
-  let v = zigzag64(value)
+  const u = varlongMagnitude(value)
+  let v = Math.floor(u / 64)
+  const low = (u % 64) * 2 + (value < 0 ? 1 : 0)
+  buf[pos++] = v > 0 ? low | 0x80 : low
+  if (v === 0) return pos
   while (v >= 0x80) {
     buf[pos++] = (v % 128) | 0x80
     v = Math.floor(v / 128)
@@ -78,17 +86,20 @@ export function readVarint(buf: Uint8Array, pos: number): number {
 }
 
 export function readVarlong(buf: Uint8Array, pos: number): number {
-  let result = 0
+  if (pos >= buf.length) throw new VarintError('varlong runs past the end of the buffer')
+  // The first byte holds the sign and u's low 6 bits (see varlongMagnitude); the rest is u / 64.
+  let b = buf[pos++]
+  const low = b & 0x7f
+  let rest = 0
   let mul = 1
-  let b: number
-  do {
+  while (b & 0x80) {
     if (pos >= buf.length) throw new VarintError('varlong runs past the end of the buffer')
-    if (mul > 2 ** 63) throw new VarintError('varlong is longer than 10 bytes')
+    if (mul > 2 ** 56) throw new VarintError('varlong is longer than 10 bytes')
     b = buf[pos++]
-    result += (b & 0x7f) * mul
+    rest += (b & 0x7f) * mul
     mul *= 128
-  } while (b & 0x80)
+  }
   varintEnd = pos
-  // Undo zig-zag with arithmetic: exact for magnitudes below 2^53.
-  return result % 2 === 0 ? result / 2 : -(result + 1) / 2
+  const u = rest * 64 + (low >>> 1)
+  return low & 1 ? -u - 1 : u
 }
