@@ -23,7 +23,7 @@ class RecordingMember implements GroupMember {
     return this.topics
   }
 
-  async revoke(partitions: TopicPartition[]): Promise<void> {
+  async onRevoke(partitions: TopicPartition[]): Promise<void> {
     if (this.revokeDelayMs > 0) await new Promise((r) => setTimeout(r, this.revokeDelayMs))
     for (const tp of partitions) {
       const k = `${tp.topic}-${tp.partition}`
@@ -34,7 +34,7 @@ class RecordingMember implements GroupMember {
     this.events.push(`revoke ${partitions.map((p) => p.partition).join(',')}`)
   }
 
-  async assign(generation: number, assignment: TopicPartition[], added: TopicPartition[]): Promise<void> {
+  async onAssign(generation: number, assignment: TopicPartition[], added: TopicPartition[]): Promise<void> {
     for (const tp of added) {
       const k = `${tp.topic}-${tp.partition}`
       expect(this.owners.get(k), `${k} still owned by another member`).toBeUndefined()
@@ -45,7 +45,7 @@ class RecordingMember implements GroupMember {
     this.events.push(`assign g${generation} ${assignment.map((p) => p.partition).join(',')}`)
   }
 
-  fenced(reason: string): void {
+  onFenced(reason: string): void {
     this.fencedWhy = reason
     for (const tp of this.owned) this.owners.delete(`${tp.topic}-${tp.partition}`)
     this.owned = []
@@ -104,8 +104,8 @@ describe('GroupCoordinator', () => {
     const c = new GroupCoordinator({ partitionCount: () => 2 })
     const a = new RecordingMember('a', owners)
     let commitDuringRevoke: unknown = 'not called'
-    const revoke = a.revoke.bind(a)
-    a.revoke = async (parts) => {
+    const revoke = a.onRevoke.bind(a)
+    a.onRevoke = async (parts) => {
       try {
         c.checkCommit('g', 'a', a.generation, parts)
         commitDuringRevoke = null

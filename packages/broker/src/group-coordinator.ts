@@ -31,11 +31,11 @@ export interface GroupMember {
   /** The topic names the member subscribes to now (a RegExp subscription resolved). */
   subscribedTopics(): string[]
   /** Stop fetching these, finish in-flight work, run onPartitionsRevoked (which may commit). */
-  revoke(partitions: TopicPartition[]): Promise<void>
+  onRevoke(partitions: TopicPartition[]): Promise<void>
   /** The new generation's whole assignment, and which of it is new to this member. */
-  assign(generation: number, assignment: TopicPartition[], added: TopicPartition[]): Promise<void>
+  onAssign(generation: number, assignment: TopicPartition[], added: TopicPartition[]): Promise<void>
   /** Removed without a clean revoke (its session expired, or a revoke hung): drop everything now. */
-  fenced(reason: string): void
+  onFenced(reason: string): void
 }
 
 interface MemberState {
@@ -252,7 +252,7 @@ export class GroupCoordinator {
         const added = minus(mine, s.assignment)
         s.assignment = mine
         s.lastSeen = this.now()
-        await s.member.assign(generation, mine, added)
+        await s.member.onAssign(generation, mine, added)
       }),
     )
     g.state = 'Stable'
@@ -266,7 +266,7 @@ export class GroupCoordinator {
       timer.unref()
     })
     try {
-      const outcome = await Promise.race([s.member.revoke(partitions).then(() => 'done' as const), timedOut])
+      const outcome = await Promise.race([s.member.onRevoke(partitions).then(() => 'done' as const), timedOut])
       if (outcome === 'timeout') this.fence(g, s, `did not finish revoking within ${this.rebalanceTimeoutMs} ms`)
     } catch (err) {
       // A throwing onPartitionsRevoked must not wedge the group: the partitions are released anyway.
@@ -283,7 +283,7 @@ export class GroupCoordinator {
     g.members.delete(s.member.memberId)
     s.assignment = []
     try {
-      s.member.fenced(reason)
+      s.member.onFenced(reason)
     } catch {
       // The member's own cleanup failing does not change that it is out.
     }
