@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@samsa/log': src('log'),
+      '@samsa/broker': src('broker'),
     },
   },
   test: {

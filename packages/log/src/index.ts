@@ -3,7 +3,16 @@
  * indexes, group-committed fsync, crash recovery, and a lock so one process writes a directory.
  */
 export { Log } from './log.js'
-export type { AppendResult, FlushPolicy, LogOptions, ReadOptions, SegmentInfo, StreamOptions } from './log.js'
+export type {
+  AppendResult,
+  FlushPolicy,
+  LogOptions,
+  ReadOptions,
+  RetentionOptions,
+  RetentionResult,
+  SegmentInfo,
+  StreamOptions,
+} from './log.js'
 export type { RecoveryReport } from './recovery.js'
 export {
   BATCH_HEADER_SIZE,
@@ -24,7 +33,8 @@ export type { BatchHeader, BatchOptions, Bytes, Header, HeadersInput, LogRecord,
 export { crc32c } from './crc32c.js'
 export { readVarint, readVarlong, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
 export { FileCache } from './file-cache.js'
-export { defaultIO } from './file-io.js'
+export { defaultIO, writeFileAtomicSync } from './file-io.js'
+export { acquireLock } from './lock.js'
 export type { FileIO } from './file-io.js'
 export { parseSegmentName, segmentBaseName } from './segment.js'
 export { inspectIndexFile, inspectSegmentFile, listSegmentFiles } from './inspect.js'
