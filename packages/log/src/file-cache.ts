@@ -6,6 +6,7 @@
  * only happens inside a later `acquire`, so a descriptor is never closed under a read.
  * Active segments hold their own read-write descriptor outside this cache.
  */
+import * as path from 'node:path'
 import type { FileIO } from './file-io.js'
 
 export class FileCache {
@@ -50,6 +51,8 @@ export class FileCache {
 
   /** Close every descriptor under `dir`. */
   releaseDir(dir: string): void {
-    for (const file of [...this.open.keys()]) if (file.startsWith(dir)) this.release(file)
+    // With the separator, or releasing `orders-1` would close the files of `orders-10` too.
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
+    for (const file of [...this.open.keys()]) if (file.startsWith(prefix)) this.release(file)
   }
 }

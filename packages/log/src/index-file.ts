@@ -87,7 +87,8 @@ export abstract class IndexFile {
   protected grow(): void {
     const need = (this.count + 1) * this.entrySize
     if (need <= this.buf.length) return
-    const next = Buffer.alloc(Math.min(Math.max(need, this.buf.length * 2), this.maxEntries * this.entrySize))
+    // Never past the limit, except by the forced last entry a time index gets on roll.
+    const next = Buffer.alloc(Math.min(Math.max(need, this.buf.length * 2), Math.max(need, this.maxEntries * this.entrySize)))
     this.buf.copy(next, 0, 0, this.count * this.entrySize)
     this.buf = next
   }

@@ -649,7 +649,11 @@ export class Log {
       this.trackIndexes(seg)
       if (position >= 0) {
         const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (maxRecords - out.length) * this.bytesPerRecord * 2)
-        consumed += seg.readRecords(position, end, from, out, maxRecords, maxBytes - consumed, hint, hw)
+        const n = seg.readRecords(position, end, from, out, maxRecords, maxBytes - consumed, hint, hw)
+        consumed += n
+        // Stopped inside this segment (byte budget, high watermark): the next segment must not be
+        // read, or the batches left here would be skipped.
+        if (position + n < end) break
       }
       if (out.length >= maxRecords || consumed >= maxBytes) break
       if (out.length > 0) from = out[out.length - 1].offset + 1
@@ -676,10 +680,10 @@ export class Log {
         this.trackIndexes(seg)
         continue
       }
-      const found = seg.findByTimestamp(timestamp, this.visibleEnd(seg), this._highWatermark)
+      // Records below the log start are gone even where their batch remains: look past them.
+      const found = seg.findByTimestamp(timestamp, this.visibleEnd(seg), this._highWatermark, this._logStartOffset)
       this.trackIndexes(seg)
-      if (found !== null && found.offset >= this._logStartOffset) return found.offset
-      if (found !== null) return this._logStartOffset < this._highWatermark ? this._logStartOffset : null
+      if (found !== null) return found.offset
     }
     return null
   }

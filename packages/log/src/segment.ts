@@ -330,7 +330,6 @@ export class Segment {
     readHint: number,
     highWatermark: number,
   ): number {
-    const startCount = out.length
     let consumed = 0
     let pos = position
     while (pos < end && out.length < maxRecords) {
@@ -345,8 +344,9 @@ export class Segment {
         if (size < BATCH_HEADER_SIZE || size > this.config.maxBatchBytes || filePos + size > end) {
           throw new CorruptBatchError(`batch length ${size - LOG_OVERHEAD} is out of bounds`, this.logFile, filePos)
         }
-        // Whole batches within maxBytes, but never nothing: the first batch goes out whatever its size.
-        if (consumed + size > maxBytes && out.length > startCount) return consumed
+        // Whole batches within maxBytes, but never nothing: the first batch of the whole read (which
+        // may have started in an earlier segment: `out` holds its records) goes out whatever its size.
+        if (consumed + size > maxBytes && out.length > 0) return consumed
         if (at + size > chunk.length) {
           if (at > 0) break // read again, starting at this batch
           chunk = this.readBytes(filePos, size)
@@ -366,19 +366,20 @@ export class Segment {
     return consumed
   }
 
-  /** First record with timestamp >= target at or after `position`, or null. */
-  findByTimestamp(target: number, end: number, highWatermark: number): LogRecord | null {
-    const startOffset = this.loadIndexes() ? this.timeIndex.lookup(target) : this.baseOffset
+  /** First record at or above `minOffset` with timestamp >= target, or null. */
+  findByTimestamp(target: number, end: number, highWatermark: number, minOffset = 0): LogRecord | null {
+    const startOffset = Math.max(this.loadIndexes() ? this.timeIndex.lookup(target) : this.baseOffset, minOffset)
     const start = this.loadIndexes() ? this.index.lookup(startOffset).position : 0
     let result: LogRecord | null = null
     this.walk(start, end, true, (buf, at, filePos, size) => {
       if (readInt64(buf, at) >= highWatermark) return false
       if (readInt64(buf, at + MAX_TIMESTAMP_OFFSET) < target) return true
+      if (readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET) < minOffset) return true
       const problem = checkBatch(buf, at, at + size, this.config.maxBatchBytes)
       if (problem !== null) throw new CorruptBatchError(problem, this.logFile, filePos)
       if (isControlBatch(buf, at)) return true
       const records: LogRecord[] = []
-      decodeRecords(buf, at, records)
+      decodeRecords(buf, at, records, minOffset)
       for (const r of records) {
         if (r.timestamp >= target) {
           result = r
@@ -462,6 +463,9 @@ export class Segment {
       expected = last + 1
       return true
     })
+    // As Kafka's recovery does: the last time-index entry holds the largest timestamp, which is
+    // how a closed segment's age and offsetForTimestamp's skipping are read after a reopen.
+    if (reindex && this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true)
     const nextOffset = expected < 0 ? this.baseOffset : expected
     this.nextOffset = nextOffset
     return {
