@@ -234,3 +234,37 @@ export class InconsistentGroupProtocolError extends SamsaError {
     super('SAMSA_INCONSISTENT_GROUP_PROTOCOL', `cannot join group ${JSON.stringify(groupId)}: ${why}`)
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kafka wire protocol (kafka/)
+
+/** Bytes from a Kafka client that do not parse: truncated, garbled, or with lengths out of bounds. */
+export class KafkaProtocolError extends SamsaError {
+  constructor(message: string) {
+    super('SAMSA_PROTOCOL_ERROR', message)
+  }
+}
+
+/** A request frame whose size prefix exceeds the server's maxRequestBytes; its body is never buffered. */
+export class RequestTooLargeError extends SamsaError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      'SAMSA_REQUEST_TOO_LARGE',
+      `a request frame of ${size} bytes exceeds maxRequestBytes ${limit}; send smaller requests or raise maxRequestBytes`,
+    )
+  }
+}
+
+/** A request for an API key or version this server does not implement. */
+export class UnsupportedApiVersionError extends SamsaError {
+  constructor(
+    readonly apiKey: number,
+    readonly apiVersion: number,
+    supported: string,
+  ) {
+    super('SAMSA_UNSUPPORTED_VERSION', `API key ${apiKey} version ${apiVersion} is not supported (${supported})`)
+  }
+}
