@@ -213,10 +213,7 @@ export class Producer {
     }
     this.schedule()
 
-    if (this.acks === 0) {
-      for (const b of touched) b.done.catch((err) => this.unreported.push(err))
-      return results
-    }
+    if (this.acks === 0) return results
     if (touched.length === 1) await touched[0].done
     else await Promise.all(touched.map((b) => b.done))
     return results
@@ -285,7 +282,7 @@ export class Producer {
     try {
       partition = this.host.getPartition(b.topic, b.partition)
     } catch (err) {
-      b.reject(err)
+      this.fail(b, err)
       return
     }
     const numPartitions = this.host.getTopic(b.topic)?.partitionCount ?? 1
@@ -310,11 +307,17 @@ export class Producer {
       },
       (err) => {
         if (this.idempotent && epoch === this._producerEpoch) this.bumpEpoch()
-        b.reject(err)
+        this.fail(b, err)
       },
     )
     this.inFlight.add(done)
     void done.finally(() => this.inFlight.delete(done))
+  }
+
+  private fail(b: Batch, err: unknown): void {
+    // With acks 0 no one awaits the batch: keep the error for the next flush().
+    if (this.acks === 0) this.unreported.push(err)
+    b.reject(err)
   }
 
   private nextSequence(topic: string, partition: number, count: number): number {
