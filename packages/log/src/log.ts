@@ -662,6 +662,46 @@ export class Log {
     return out
   }
 
+  /**
+   * The stored bytes of the batches holding offsets >= `offset` and below the high watermark, as
+   * they are on disk (for a Kafka Fetch, served without re-encoding): whole batches up to
+   * `maxBytes`, but never nothing when a batch exists, however large the first one is. The first
+   * batch may start below `offset`; Kafka clients skip such records. One Buffer per segment read.
+   */
+  readBatchBytes(offset: number, maxBytes: number): Buffer[] {
+    this.checkReadable()
+    checkOffset(offset)
+    if (this.readOnly && offset >= this._highWatermark) this.refresh()
+    if (offset < this._logStartOffset || offset > this._logEndOffset) {
+      throw new OffsetOutOfRangeError(offset, this._logStartOffset, this._logEndOffset)
+    }
+    const out: Buffer[] = []
+    const hw = this._highWatermark
+    let consumed = 0
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < hw; i++) {
+      const seg = this.segments[i]
+      const end = this.visibleEnd(seg)
+      const position = seg.findPosition(offset, end)
+      this.trackIndexes(seg)
+      if (position < 0) continue
+      let runEnd = position
+      let full = false
+      const walked = seg.walk(position, end, false, (buf, at, filePos, size) => {
+        if (readInt64(buf, at) >= hw || (consumed > 0 && consumed + size > maxBytes)) {
+          full = true
+          return false
+        }
+        consumed += size
+        runEnd = filePos + size
+        return true
+      })
+      if (walked.problem !== null) throw new CorruptBatchError(walked.problem, seg.logFile, walked.position)
+      if (runEnd > position) out.push(seg.readBytes(position, runEnd - position))
+      if (full || consumed >= maxBytes) break
+    }
+    return out
+  }
+
   /** Bytes of `seg` that may be read: batches below the high watermark, which readRecords enforces. */
   private visibleEnd(seg: Segment): number {
     return seg.size
