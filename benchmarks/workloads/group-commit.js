@@ -1,0 +1,69 @@
+/**
+ * Group commit (issue 3): flush 'always', 1, 8 and 64 concurrent appenders of 100-byte records,
+ * one record per append and ten per append. fdatasync calls are counted through an injected
+ * FileIO that wraps the default one.
+ */
+import { makeRecords, makeValues, removeDir, scratchDir } from '../lib/data.js'
+import { latencySummary, secondsSince } from '../lib/stats.js'
+
+const VALUE_SIZE = 100
+
+export function groupCommitWorkloads(ctx) {
+  const { samsa, cfg, root } = ctx
+  const { Log, defaultIO } = samsa
+  const values = makeValues(VALUE_SIZE)
+  const rows = []
+  for (const perAppend of [1, 10]) {
+    for (const appenders of [1, 8, 64]) {
+      let dir = null
+      let log = null
+      let fsyncs = 0
+      const io = {
+        ...defaultIO,
+        fdatasync(fd) {
+          fsyncs++
+          return defaultIO.fdatasync(fd)
+        },
+      }
+      rows.push({
+        id: `samsa.groupcommit.${appenders}x${perAppend}`,
+        system: 'Samsa',
+        section: 'group commit',
+        label: `flush 'always', ${appenders} appender${appenders > 1 ? 's' : ''} x ${perAppend} record${perAppend > 1 ? 's' : ''} per append`,
+        valueSize: VALUE_SIZE,
+        kind: 'write',
+        durable: 'each append',
+        async setup() {
+          dir = scratchDir(root, `samsa-gc-${appenders}x${perAppend}`)
+          log = await Log.open(dir, { flush: 'always', io })
+        },
+        async round() {
+          const latencies = []
+          const before = fsyncs
+          const startOffset = log.logEndOffset
+          const start = process.hrtime.bigint()
+          const deadline = start + BigInt(Math.round(cfg.groupCommitSeconds * 1e9))
+          const appender = async (a) => {
+            const records = makeRecords(values, perAppend, a)
+            for (;;) {
+              const t0 = process.hrtime.bigint()
+              if (t0 >= deadline) return
+              await log.append(records)
+              latencies.push(Number(process.hrtime.bigint() - t0) / 1e6)
+            }
+          }
+          await Promise.all(Array.from({ length: appenders }, (_, a) => appender(a)))
+          const seconds = secondsSince(start)
+          const records = log.logEndOffset - startOffset
+          if (records !== latencies.length * perAppend) throw new Error(`${records} records appended, ${latencies.length * perAppend} acknowledged`)
+          return { records, bytes: records * VALUE_SIZE, seconds, fsyncs: fsyncs - before, ...latencySummary(latencies) }
+        },
+        async teardown() {
+          await log?.close()
+          if (dir !== null) removeDir(dir)
+        },
+      })
+    }
+  }
+  return { name: 'Samsa group commit', rows }
+}
