@@ -90,7 +90,7 @@ export interface BrokerRecovery {
   removedDeleteDirs: number
   /** Topics registered from partition directories that had no registry entry. */
   adoptedTopics: string[]
-  /** Partition directories beyond their topic's partition count, left untouched. */
+  /** Partition directories beyond their topic's partition count: left untouched (createPartitions replaces them with empty partitions). */
   strayPartitionDirs: string[]
   /** Partitions that were not closed cleanly, with what their recovery did. */
   recoveredPartitions: PartitionRecovery[]
