@@ -149,7 +149,7 @@ const DEFAULTS = {
   pollIntervalMs: 100,
 }
 
-/** Recovery point checkpoints are written at most this often (and always on close and roll). */
+/** Recovery point checkpoints are written at most this often after a sync (and always on open and close). */
 const CHECKPOINT_INTERVAL_MS = 5000
 /** Largest batch that recovery and reads accept as data: anything bigger is damage. */
 const MAX_SANE_BATCH = 0x7fffffff
@@ -551,10 +551,11 @@ export class Log {
       seg.delete()
     }
     const seg = this.active
-    if (!seg.isOpenForAppend) {
-      this.retired = this.retired.filter((s) => s !== seg)
-      seg.openForAppend()
-    }
+    // The segment is active again: no longer retired, or the flusher would close its descriptor
+    // after the next sync while appends still go to it.
+    this.retired = this.retired.filter((s) => s !== seg)
+    this.loadedIndexes.delete(seg)
+    seg.openForAppend()
     const position = offset <= seg.baseOffset ? 0 : seg.findPosition(offset, seg.size)
     if (position >= 0) seg.truncateToSize(position, Math.max(offset, seg.baseOffset))
     this._logEndOffset = seg.nextOffset
@@ -927,6 +928,15 @@ export class Log {
       }
       this.closed = true
       await this.idle()
+      if (!syncFailed && this._logEndOffset > this.recoveryPoint) {
+        // Appends that came in after the flush above ('interval' and 'never' write at once): the
+        // clean-shutdown marker must not vouch for bytes that were never synced.
+        try {
+          for (const s of [...this.retired, this.active]) s.syncSync()
+        } catch {
+          syncFailed = true
+        }
+      }
       this.active.sealIndexes()
       for (const s of this.segments) s.close()
       if (!syncFailed) {

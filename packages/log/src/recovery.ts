@@ -14,6 +14,7 @@
 import * as path from 'node:path'
 import { type Checkpoint, hasCleanShutdown } from './checkpoint.js'
 import { CorruptLogError } from './errors.js'
+import { LAST_OFFSET_DELTA_OFFSET, readInt64 } from './record-batch.js'
 import { INDEX_SUFFIX, parseSegmentName, Segment, type SegmentConfig, TIME_INDEX_SUFFIX } from './segment.js'
 
 export interface RecoveryReport {
@@ -135,17 +136,27 @@ function recoverSegments(
     repaired: false,
     strayFilesRemoved: 0,
   }
-  // Where the log claims to end, before any cut: to count what a cut drops.
-  const claimedEnd = (): number => {
-    let end = 0
-    for (const s of segments) {
+  /**
+   * The records a cut at `position` of segments[i] drops, as far as they can be counted: the
+   * batches from there on whose headers still read as contiguous (a batch that fails its CRC
+   * still says how many records it held), and the records of every later segment.
+   */
+  const countDropped = (i: number, position: number, firstOffset: number): number => {
+    let next = firstOffset
+    segments[i].walk(position, segments[i].size, false, (buf, at) => {
+      if (readInt64(buf, at) !== next) return false
+      next += buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET) + 1
+      return true
+    })
+    let dropped = next - firstOffset
+    for (const later of segments.slice(i + 1)) {
       try {
-        end = Math.max(end, s.computeNextOffset())
+        dropped += Math.max(0, later.computeNextOffset() - later.baseOffset)
       } catch {
         // A segment whose headers cannot even be walked adds nothing we can count.
       }
     }
-    return end
+    return dropped
   }
 
   const start = repair ? 0 : segmentIndexFor(segments, recoveryPoint)
@@ -169,7 +180,8 @@ function recoverSegments(
     const problem = gap
       ? `segment starts at offset ${seg.baseOffset} but the one before ends at ${expected}`
       : (result.problem ?? `${seg.size - result.validBytes} bytes past the last valid batch`)
-    const firstBadOffset = gap ? seg.baseOffset : result.nextOffset
+    // The first offset lost: for a missing segment, where the one before it ended.
+    const firstBadOffset = gap ? expected : result.nextOffset
     report.damage = { file: seg.logFile, position, problem }
     if (firstBadOffset < recoveryPoint) {
       if (!repair) {
@@ -178,7 +190,7 @@ function recoverSegments(
       }
       report.repaired = true
     }
-    const before = claimedEnd()
+    report.droppedRecords = countDropped(i, position, gap ? seg.baseOffset : result.nextOffset)
     report.truncatedBytes += seg.size - position
     if (gap) {
       seg.truncateToSize(0, seg.baseOffset)
@@ -200,8 +212,6 @@ function recoverSegments(
       segments[i - 1].openForAppend()
       segments[i - 1].loadTail()
     }
-    const after = segments[segments.length - 1].nextOffset
-    report.droppedRecords = Math.max(0, before - after)
     segments[segments.length - 1].syncSync()
     break
   }

@@ -18,6 +18,8 @@ import {
   LAST_OFFSET_DELTA_OFFSET,
   LENGTH_OFFSET,
   LOG_OVERHEAD,
+  MAGIC,
+  MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   checkBatch,
   decodeRecords,
@@ -229,6 +231,12 @@ export class Segment {
     this.timeIndex.truncateToOffset(nextOffset)
     this.nextOffset = nextOffset
     this.bytesSinceIndexEntry = 0
+    // The cut may have taken the batch with the largest timestamp (or the first batch): learn
+    // them again from what is left, or later time-index entries and roll decisions use stale ones.
+    this.maxTimestamp = -1
+    this.offsetOfMaxTimestamp = -1
+    this.firstBatchTimestamp = -1
+    this.loadTail()
   }
 
   /**
@@ -405,11 +413,77 @@ export class Segment {
       this.timeIndex.ensureLoaded()
       const last = this.index.lastEntry()
       if (last !== null && last.position >= this.size) throw new IndexCorruptError(`${this.indexFile} points past the log`)
+      this.checkIndexesAgainstLog()
     } catch (err) {
       if (!(err instanceof IndexCorruptError)) throw err
       this.rebuildIndexes()
     }
     return this.size > 0
+  }
+
+  /**
+   * An index can pass its own order checks and still not describe this log: garbage that happens
+   * to be ordered, entries left from before the log was cut and rewritten, or a file cut short (a
+   * power loss took its unsynced tail). Throws IndexCorruptError unless
+   * - the first and last offset-index entries point at the batches they name;
+   * - no batch starts further past the last entry than the index's own spacing allows: an entry is
+   *   due whenever more than the index interval was appended since the last one, and every gap
+   *   between entries is larger than the interval the index was written with (whatever it was);
+   * - the last time-index entry names a batch with that timestamp, and no batch after it is
+   *   later: it is the largest timestamp, which reopened closed segments are aged and skipped by.
+   * Cheap: it reads the headers after the last entry, about one index interval of them (more only
+   * when the largest timestamp lies further back, as with timestamps out of order).
+   */
+  private checkIndexesAgainstLog(): void {
+    const n = this.index.entries
+    for (const i of n === 0 ? [] : [0, n - 1]) {
+      const offset = this.index.offsetAt(i)
+      const position = this.index.positionAt(i)
+      if (this.lastOffsetOfBatchAt(position) !== offset) {
+        throw new IndexCorruptError(`${this.indexFile}: the entry for offset ${offset} points at byte ${position}, where no batch ends at it`)
+      }
+    }
+    const indexedTo = n === 0 ? 0 : this.index.positionAt(n - 1)
+    let spacing = n === 0 ? this.config.indexIntervalBytes + 1 : this.index.positionAt(0)
+    for (let i = 1; i < n; i++) spacing = Math.min(spacing, this.index.positionAt(i) - this.index.positionAt(i - 1))
+    const t = this.timeIndex.lastEntry()
+    let timePos = -1
+    if (t !== null) {
+      this.walk(this.index.lookup(t.offset).position, this.size, false, (buf, at, filePos) => {
+        const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+        if (last < t.offset) return true
+        if (last === t.offset && readInt64(buf, at + MAX_TIMESTAMP_OFFSET) === t.timestamp) timePos = filePos
+        return false
+      })
+      if (timePos < 0) {
+        throw new IndexCorruptError(`${this.timeIndexFile}: no batch ends at offset ${t.offset} with timestamp ${t.timestamp}`)
+      }
+    }
+    // An empty time index is only right if no batch has a timestamp (-1).
+    const latest = t === null ? -1 : t.timestamp
+    if (t === null && this.size >= BATCH_HEADER_SIZE && readInt64(this.readBytes(0, BATCH_HEADER_SIZE), MAX_TIMESTAMP_OFFSET) > latest) {
+      throw new IndexCorruptError(`${this.timeIndexFile} is empty, but the segment's batches have timestamps`)
+    }
+    let problem: string | null = null
+    this.walk(t === null ? indexedTo : Math.min(indexedTo, timePos), this.size, false, (buf, at, filePos) => {
+      if (filePos - indexedTo >= spacing && filePos > indexedTo && !this.index.isFull) {
+        problem = `${this.indexFile} has no entry for the batch at byte ${filePos}`
+      } else if (filePos > timePos && readInt64(buf, at + MAX_TIMESTAMP_OFFSET) > latest) {
+        problem = `${this.timeIndexFile} ends before the batch at byte ${filePos}, which is later`
+      }
+      return problem === null
+    })
+    if (problem !== null) throw new IndexCorruptError(problem)
+  }
+
+  /** The last offset of the batch whose header starts at `position`, or -1 if none does. */
+  private lastOffsetOfBatchAt(position: number): number {
+    if (position < 0 || position >= this.size) return -1
+    const header = this.readBytes(position, BATCH_HEADER_SIZE)
+    if (header.length < BATCH_HEADER_SIZE || header[MAGIC_OFFSET] !== MAGIC) return -1
+    const base = readInt64(header, 0)
+    if (base < this.baseOffset) return -1
+    return base + header.readInt32BE(LAST_OFFSET_DELTA_OFFSET)
   }
 
   /** Drop a closed segment's indexes from memory (they stay on disk). */
@@ -492,8 +566,18 @@ export class Segment {
     const from = lastIndex === null ? 0 : lastIndex.position
     let next = this.baseOffset
     let lastPos = from
-    const end = this.walk(from, this.size, false, (buf, at, filePos, size) => {
-      const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+    let problem: string | null = null
+    // The tail is checked as recovery would check it (it is short: at most one index interval and
+    // a batch), so bytes a clean shutdown did not write, such as garbage appended to the file
+    // later, send the open to recovery instead of being appended after.
+    const end = this.walk(from, this.size, true, (buf, at, filePos, size) => {
+      const base = readInt64(buf, at)
+      problem = checkBatch(buf, at, at + size, this.config.maxBatchBytes)
+      if (problem === null && (base < this.baseOffset || (filePos > from && base !== next))) {
+        problem = `batch offset ${base} does not follow ${next}`
+      }
+      if (problem !== null) return false
+      const last = base + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
       const ts = readInt64(buf, at + MAX_TIMESTAMP_OFFSET)
       if (ts > this.maxTimestamp) {
         this.maxTimestamp = ts
@@ -503,7 +587,7 @@ export class Segment {
       lastPos = filePos + size
       return true
     })
-    if (end.problem !== null) throw new CorruptBatchError(end.problem, this.logFile, end.position)
+    if (problem !== null || end.problem !== null) throw new CorruptBatchError(problem ?? end.problem ?? '', this.logFile, end.position)
     this.nextOffset = next
     this.bytesSinceIndexEntry = lastPos - from
     if (this.size > 0) {

@@ -1,0 +1,299 @@
+/**
+ * Write failures and group commit, with real files and real fdatasync under a FileIO that fails on
+ * request the way a full or broken disk does (ENOSPC, EIO, EFBIG, a short write then an error).
+ */
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Log, type LogOptions } from './log.js'
+import { faultyIO, type FaultyIO } from './test-support/faulty-io.js'
+
+const dirs: string[] = []
+const open: Log[] = []
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-durability-'))
+  dirs.push(dir)
+  return dir
+}
+
+async function openLog(dir: string, options: LogOptions): Promise<Log> {
+  const log = await Log.open(dir, options)
+  open.push(log)
+  return log
+}
+
+afterEach(async () => {
+  for (const log of open.splice(0)) await log.close().catch(() => {})
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const record = (i: number, size = 100) => ({ key: `k${i}`, value: Buffer.alloc(size, i % 251) })
+
+function logFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort()
+}
+
+function diskSizes(dir: string): number[] {
+  return logFiles(dir).map((n) => fs.statSync(path.join(dir, n)).size)
+}
+
+/** Every record of the log, checked against what `record(i)` appended at offset i. */
+function expectRecords(log: Log, count: number): void {
+  const got = log.readSync(log.logStartOffset, { maxBytes: 64 * 1024 * 1024 })
+  expect(got.map((r) => r.offset)).toEqual(Array.from({ length: count }, (_, i) => i))
+  for (const r of got) {
+    expect(r.key?.toString()).toBe(`k${r.offset}`)
+    expect(r.value?.equals(record(r.offset, r.value.length).value)).toBe(true)
+  }
+}
+
+async function expectStorageError(promise: Promise<unknown>, syscallCode: string): Promise<void> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(err, 'the append should have been rejected').not.toBeNull()
+  expect(err).toMatchObject({ code: 'SAMSA_STORAGE_ERROR', retriable: true, syscallCode })
+}
+
+describe('write failures', () => {
+  for (const flush of ['always', 'interval', 'never'] as const) {
+    for (const code of ['ENOSPC', 'EIO', 'EFBIG']) {
+      it(`${code} from write with flush '${flush}': typed rejection, nothing left behind, appends resume`, async () => {
+        const dir = tempDir()
+        const io = faultyIO()
+        const log = await openLog(dir, { flush, io })
+        for (let i = 0; i < 10; i++) await log.append([record(i)])
+        await log.flush()
+        const before = diskSizes(dir)
+
+        io.writeFault = { code }
+        await expectStorageError(log.append([record(10)]), code)
+        await expectStorageError(log.append([record(10), record(11)]), code)
+        expect(diskSizes(dir)).toEqual(before)
+        expect(log.logEndOffset).toBe(10)
+        expectRecords(log, 10)
+
+        io.writeFault = null
+        expect(await log.append([record(10), record(11)])).toEqual({ baseOffset: 10, lastOffset: 11 })
+        expectRecords(log, 12)
+        await log.close()
+        const again = await openLog(dir, { io })
+        expectRecords(again, 12)
+      })
+    }
+  }
+
+  for (const partialBytes of [1, 30, 61, 150]) {
+    it(`a short write of ${partialBytes} bytes then EIO is cut back to the last good batch`, async () => {
+      const dir = tempDir()
+      const io = faultyIO()
+      const log = await openLog(dir, { flush: 'always', io })
+      for (let i = 0; i < 5; i++) await log.append([record(i)])
+      const before = diskSizes(dir)
+
+      io.writeFault = { code: 'EIO', partialBytes, times: 1 }
+      await expectStorageError(log.append([record(5), record(6)]), 'EIO')
+      expect(diskSizes(dir)).toEqual(before)
+      expectRecords(log, 5)
+
+      expect(await log.append([record(5)])).toEqual({ baseOffset: 5, lastOffset: 5 })
+      expectRecords(log, 6)
+      await log.close()
+      // The torn bytes are gone for good: nothing for recovery to find, no stray data after reopen.
+      fs.rmSync(path.join(dir, '.clean-shutdown'))
+      const again = await openLog(dir, { io })
+      expect(again.recovery).toMatchObject({ clean: false, truncatedBytes: 0, damage: null })
+      expectRecords(again, 6)
+    })
+  }
+
+  it('a failed write in the middle of a group rejects that group and keeps the groups before it', async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'always', io })
+    const first = await Promise.all(Array.from({ length: 8 }, (_, i) => log.append([record(i)])))
+    expect(first.map((r) => r.baseOffset).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    const before = diskSizes(dir)
+    io.writeFault = { code: 'ENOSPC', partialBytes: 200, times: 1 }
+    const failed = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => log.append([record(8 + i)])))
+    for (const r of failed) {
+      expect(r.status).toBe('rejected')
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SAMSA_STORAGE_ERROR', syscallCode: 'ENOSPC' })
+    }
+    expect(diskSizes(dir)).toEqual(before)
+    // Records are not reordered by the failure: the next append takes the next free offset.
+    for (let i = 8; i < 12; i++) expect((await log.append([record(i)])).baseOffset).toBe(i)
+    expectRecords(log, 12)
+  })
+
+  for (const code of ['EIO', 'ENOSPC']) {
+    it(`a failed fdatasync (${code}) with flush 'always' rejects the group and rolls back its unsynced tail`, async () => {
+      const dir = tempDir()
+      const io = faultyIO()
+      const log = await openLog(dir, { flush: 'always', io })
+      for (let i = 0; i < 5; i++) await log.append([record(i)])
+      const before = diskSizes(dir)
+
+      io.syncFault = { code, times: 1 }
+      const results = await Promise.allSettled([log.append([record(5)]), log.append([record(6), record(7)]), log.append([record(8)])])
+      for (const r of results) {
+        expect(r.status).toBe('rejected')
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SAMSA_STORAGE_ERROR', retriable: true, syscallCode: code })
+      }
+      // The bytes whose sync failed are cut off the file, not just hidden.
+      expect(diskSizes(dir)).toEqual(before)
+      expect(log.logEndOffset).toBe(5)
+      expect(log.highWatermark).toBe(5)
+      expectRecords(log, 5)
+
+      expect(await log.append([record(5)])).toEqual({ baseOffset: 5, lastOffset: 5 })
+      expectRecords(log, 6)
+      await log.close()
+      const again = await openLog(dir, { io })
+      expectRecords(again, 6)
+    })
+  }
+
+  it("a failed fdatasync of a group that rolled a segment deletes the new segment and keeps appending to the old", async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    // 100-byte values make batches of about 180 bytes: five fit in a segment of 1000 bytes.
+    const log = await openLog(dir, { flush: 'always', io, segmentBytes: 1000 })
+    for (let i = 0; i < 3; i++) await log.append([record(i)])
+    expect(logFiles(dir)).toHaveLength(1)
+    const before = diskSizes(dir)
+
+    io.syncFault = { code: 'EIO', times: 1 }
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => log.append([record(3 + i)])))
+    expect(results.every((r) => r.status === 'rejected')).toBe(true)
+    expect(logFiles(dir)).toHaveLength(1)
+    expect(diskSizes(dir)).toEqual(before)
+    expectRecords(log, 3)
+
+    // The old segment is the active one again and must still be writable (and synced) many times over.
+    for (let i = 3; i < 20; i++) expect((await log.append([record(i)])).baseOffset).toBe(i)
+    expectRecords(log, 20)
+    expect(logFiles(dir).length).toBeGreaterThan(1)
+    await log.close()
+    const again = await openLog(dir, { io })
+    expectRecords(again, 20)
+  })
+
+  it('a failed fdatasync right after a roll (the old segment already synced) leaves a writable log', async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'always', io, segmentBytes: 1000 })
+    // Fill the first segment so that the next append rolls before it writes anything.
+    let n = 0
+    while (logFiles(dir).length === 1) {
+      const size = diskSizes(dir)[0]
+      if (size + 2 * 180 > 1000) break
+      await log.append([record(n++)])
+    }
+    const filled = n
+    await log.append([record(n++)])
+    expect(logFiles(dir)).toHaveLength(1)
+    const before = diskSizes(dir)
+
+    io.syncFault = { code: 'EIO', times: 1 }
+    await expectStorageError(log.append([record(n)]), 'EIO')
+    expect(diskSizes(dir)).toEqual(before)
+    expect(log.logEndOffset).toBe(filled + 1)
+
+    for (let i = 0; i < 15; i++) expect((await log.append([record(n)])).baseOffset).toBe(n++)
+    expectRecords(log, n)
+    await log.close()
+    const again = await openLog(dir, { io })
+    expectRecords(again, n)
+  })
+
+  it("with flush 'interval' a failed sync fails flush(), keeps what was acknowledged, and a clean close is not claimed", async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'interval', flushIntervalMs: 60_000, io })
+    for (let i = 0; i < 5; i++) await log.append([record(i)])
+    io.syncFault = { code: 'EIO', times: 1 }
+    await expectStorageError(log.flush(), 'EIO')
+    expectRecords(log, 5)
+    await log.flush()
+
+    await log.append([record(5)])
+    io.syncFault = { code: 'EIO' }
+    await log.close()
+    expect(fs.existsSync(path.join(dir, '.clean-shutdown'))).toBe(false)
+    io.syncFault = null
+    const again = await openLog(dir, { io })
+    expect(again.recovery?.clean).toBe(false)
+    expectRecords(again, 6)
+  })
+})
+
+describe("group commit with flush 'always'", () => {
+  it('64 concurrent appenders share one fdatasync', async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'always', io })
+    const results = await Promise.all(Array.from({ length: 64 }, (_, i) => log.append([record(i)])))
+    expect(results.map((r) => r.baseOffset).sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => i))
+    expect(io.logSyncs).toBeLessThanOrEqual(2)
+    expect(io.logSyncs).toBeGreaterThanOrEqual(1)
+    expectRecords(log, 64)
+  })
+
+  it('64 appenders appending in a loop cost a handful of syncs each round, and none resolves before its sync', async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'always', io, segmentBytes: 64 * 1024 })
+    // While a sync is in flight, what it covers is not yet visible to readers.
+    let hiddenChecks = 0
+    io.onSyncStart = () => {
+      if (log.logEndOffset > log.highWatermark) {
+        expect(log.readSync(log.highWatermark)).toEqual([])
+        hiddenChecks++
+      }
+    }
+    const rounds = 10
+    const acked: { baseOffset: number; lastOffset: number }[] = []
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, a) => {
+        for (let s = 0; s < rounds; s++) {
+          const records = Array.from({ length: 1 + ((a + s) % 3) }, () => record(0, 20 + ((a * 7 + s * 13) % 300)))
+          const r = await log.append(records)
+          io.mark('resolved', r.baseOffset)
+          acked.push(r)
+        }
+      }),
+    )
+    const appends = 64 * rounds
+    expect(acked).toHaveLength(appends)
+    // Group commit: about one sync per round of 64 appends (plus the ones a segment roll adds).
+    expect(io.logSyncs).toBeLessThan(appends / 8)
+    expect(hiddenChecks).toBeGreaterThan(0)
+
+    const writeOf = new Map<number, { seq: number; file: string }>()
+    for (const e of io.events) if (e.kind === 'write') for (const b of e.baseOffsets) writeOf.set(b, e)
+    const syncs = new Map<number, { start: number; end: number; file: string; ok: boolean }>()
+    for (const e of io.events) {
+      if (e.kind === 'sync-start') syncs.set(e.id, { start: e.seq, end: Number.POSITIVE_INFINITY, file: e.file, ok: false })
+      if (e.kind === 'sync-end') Object.assign(syncs.get(e.id) as object, { end: e.seq, ok: e.ok })
+    }
+    const marks = io.events.filter((e) => e.kind === 'mark')
+    expect(marks).toHaveLength(appends)
+    for (const m of marks) {
+      const write = writeOf.get(m.value)
+      expect(write, `the write of the batch at ${m.value}`).toBeDefined()
+      const covered = [...syncs.values()].some(
+        (s) => s.ok && s.file === write!.file && s.start > write!.seq && s.end < m.seq,
+      )
+      expect(covered, `append at offset ${m.value} resolved without a sync that started after its write`).toBe(true)
+    }
+    // Every offset handed out exactly once, contiguous.
+    const offsets = acked.flatMap((r) => Array.from({ length: r.lastOffset - r.baseOffset + 1 }, (_, i) => r.baseOffset + i))
+    offsets.sort((a, b) => a - b)
+    expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => i))
+    expect(log.segmentCount).toBeGreaterThan(1)
+  })
+})
