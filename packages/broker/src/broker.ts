@@ -255,6 +255,18 @@ export class Broker extends EventEmitter {
       const report = opened.log.recovery
       if (report !== null && !report.clean) this.recovery.recoveredPartitions.push({ topic: topic.name, partition, report })
     })
+    if (!this.readOnly) {
+      // Ids this broker hands out are small; a Kafka client that invented a huge one must not
+      // push the counter out of the safe integer range.
+      let maxProducerId = -1
+      for (const topic of this.topics.values()) {
+        for (const p of topic.partitions) {
+          const id = p.producers.maxProducerId()
+          if (id < 2 ** 40) maxProducerId = Math.max(maxProducerId, id)
+        }
+      }
+      if (maxProducerId >= 0) this.metadata.reserveProducerIdsThrough(maxProducerId)
+    }
   }
 
   private newRecord(name: string, partitions: number, config: Partial<TopicConfig>): TopicRecord {

@@ -205,6 +205,22 @@ describe('producer state across restarts', () => {
     await checkState(broker, a, b)
   })
 
+  it('never hands out an id the partitions still remember, even after the metadata was lost', async () => {
+    const dir = dirs.make()
+    let broker = await openBroker(dir)
+    await broker.createTopic('t')
+    const old = broker.producer({ acks: 1 })
+    for (let i = 0; i < 3; i++) await old.send('t', [{ value: `v${i}` }])
+    await broker.close()
+    opened.splice(opened.indexOf(broker), 1)
+    fs.rmSync(path.join(dir, 'meta'), { recursive: true })
+    broker = await openBroker(dir)
+    expect(broker.recovery.adoptedTopics).toEqual(['t'])
+    const fresh = broker.producer({ acks: 1 })
+    expect(fresh.producerId).toBeGreaterThan(old.producerId)
+    expect((await fresh.send('t', [{ value: 'new' }]))[0].offset).toBe(3)
+  })
+
   it('hands out producer ids that are unique across restarts (test/broker-crash covers kill -9)', async () => {
     const dir = dirs.make()
     const ids = new Set<number>()

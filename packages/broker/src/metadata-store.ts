@@ -123,6 +123,19 @@ export class MetadataStore {
     })
   }
 
+  /**
+   * Make sure no id up to `id` is reserved again: after the metadata was lost, partitions may
+   * still remember producers whose ids a new counter would hand out anew.
+   */
+  reserveProducerIdsThrough(id: number): void {
+    const stored = this.broker.get(NEXT_PRODUCER_ID)
+    if (typeof stored === 'number' && stored > id) return
+    this.transactionSync(() => {
+      const next = this.broker.get(NEXT_PRODUCER_ID)
+      if (typeof next !== 'number' || next <= id) this.broker.putSync(NEXT_PRODUCER_ID, id + 1)
+    })
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

@@ -221,6 +221,13 @@ export class ProducerState {
     return true
   }
 
+  /** The largest producer id remembered here, or -1. */
+  maxProducerId(): number {
+    let max = -1
+    for (const id of this.producers.keys()) if (id > max) max = id
+    return max
+  }
+
   clear(): void {
     this.producers.clear()
   }
