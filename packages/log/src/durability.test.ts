@@ -210,6 +210,35 @@ describe('write failures', () => {
     expectRecords(again, n)
   })
 
+  for (const flush of ['always', 'interval'] as const) {
+    it(`a roll whose directory fsync fails (flush '${flush}') leaves no segment file behind to shadow later records`, async () => {
+      const dir = tempDir()
+      const io = faultyIO()
+      const log = await openLog(dir, { flush, io, segmentBytes: 1000 })
+      let n = 0
+      while (diskSizes(dir)[0] + 400 <= 1000) await log.append([record(n++)])
+      expect(logFiles(dir)).toHaveLength(1)
+      const before = diskSizes(dir)
+
+      // A batch too big for what is left of the segment makes it roll, and the roll fails.
+      io.dirSyncFault = { code: 'EIO', times: 1 }
+      await expectStorageError(log.append([record(n, 400)]), 'EIO')
+      expect(logFiles(dir)).toHaveLength(1)
+      expect(diskSizes(dir)).toEqual(before)
+      // A small one still fits: the old segment goes on past the offset the failed roll was for.
+      expect((await log.append([record(n, 10)])).baseOffset).toBe(n)
+      n++
+      for (let i = 0; i < 12; i++, n++) expect((await log.append([record(n)])).baseOffset).toBe(n)
+      expect(logFiles(dir).length).toBeGreaterThan(1)
+      await log.close()
+      fs.rmSync(path.join(dir, '.clean-shutdown'))
+      const again = await openLog(dir, { io })
+      expect(again.recovery?.damage).toBeNull()
+      const got = again.readSync(0, { maxBytes: 64 * 1024 * 1024 })
+      expect(got.map((r) => r.offset)).toEqual(Array.from({ length: n }, (_, i) => i))
+    })
+  }
+
   it("with flush 'interval' a failed sync fails flush(), keeps what was acknowledged, and a clean close is not claimed", async () => {
     const dir = tempDir()
     const io = faultyIO()

@@ -458,10 +458,21 @@ export class Log {
     const old = this.active
     if (old.size === 0) return
     const created = Segment.create(this.dir, this._logEndOffset, this.config, this.now())
-    // fdatasync of the new file does not make its name durable: without this, a power loss could
-    // take a whole segment of acknowledged records with it. Rolls are rare; one fsync each is cheap.
-    if (this.flushPolicy !== 'never') this.io.fsyncDirSync(this.dir)
-    old.sealIndexes()
+    try {
+      // fdatasync of the new file does not make its name durable: without this, a power loss could
+      // take a whole segment of acknowledged records with it. Rolls are rare; one fsync each is cheap.
+      if (this.flushPolicy !== 'never') this.io.fsyncDirSync(this.dir)
+      old.sealIndexes()
+    } catch (err) {
+      // Not rolled: the old segment stays active. The new file must go, or at the next open it
+      // would sit among the segments claiming offsets that the old one goes on to hold.
+      try {
+        created.delete()
+      } catch {
+        // Left as a .deleted file (removed at the next open) or, at worst, an empty segment.
+      }
+      throw err
+    }
     this.retired.push(old)
     this.segments.push(created)
     this.trackIndexes(old)

@@ -29,6 +29,8 @@ export type IOEvent =
 export interface FaultyIO extends FileIO {
   writeFault: WriteFault | null
   syncFault: SyncFault | null
+  /** fsync of a directory fails (a new segment's name cannot be made durable). */
+  dirSyncFault: SyncFault | null
   readonly events: IOEvent[]
   /** fdatasync calls on .log files (the group-commit syncs). */
   logSyncs: number
@@ -52,6 +54,7 @@ export function faultyIO(): FaultyIO {
     ...defaultIO,
     writeFault: null,
     syncFault: null,
+    dirSyncFault: null,
     events: [],
     logSyncs: 0,
     onSyncStart: null,
@@ -83,6 +86,14 @@ export function faultyIO(): FaultyIO {
       const baseOffsets = buffers.map((b) => Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigInt64BE(0)))
       io.events.push({ kind: 'write', seq: seq++, file, position, bytes: n, baseOffsets })
       return n
+    },
+    fsyncDirSync(dir) {
+      const fault = io.dirSyncFault
+      if (fault !== null) {
+        if (fault.times !== undefined && --fault.times <= 0) io.dirSyncFault = null
+        throw errno(fault.code, 'fsync')
+      }
+      defaultIO.fsyncDirSync(dir)
     },
     async fdatasync(fd) {
       const file = files.get(fd)
