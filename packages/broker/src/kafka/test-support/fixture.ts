@@ -1,0 +1,107 @@
+/**
+ * Test fixture for the wire server: a real Broker in a temp directory with its consumer groups,
+ * the Kafka server on a free port of 127.0.0.1, and helpers to drive the real clients (kcat as a
+ * child process, KafkaJS in-process). Nothing here stands in for a client.
+ */
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { Broker, type BrokerOptions } from '../../broker.js'
+import { ConsumerGroups } from '../../consumer-groups.js'
+import { KafkaServer, type KafkaServerOptions } from '../server.js'
+
+export interface Running {
+  dir: string
+  broker: Broker
+  groups: ConsumerGroups
+  server: KafkaServer
+  port: number
+  /** Lines the server logged. */
+  logs: string[]
+  /** "127.0.0.1:port", for client configs. */
+  bootstrap: string
+  stop(): Promise<void>
+}
+
+/** The broker's own ConsumerGroups once the Broker has one; until then, one built on it here. */
+function groupsOf(broker: Broker): ConsumerGroups {
+  const own = (broker as unknown as { groups?: ConsumerGroups }).groups
+  if (own !== undefined) return own
+  const names = new Set<string>()
+  broker.on('topicCreated', (n: string) => names.add(n))
+  broker.on('topicDeleted', (n: string) => names.delete(n))
+  void broker.listTopics().then((l) => l.forEach((n) => names.add(n)))
+  let producer: ReturnType<Broker['producer']> | null = null
+  return new ConsumerGroups(broker.metadata, {
+    get closed() {
+      return broker.isClosed
+    },
+    readOnly: broker.readOnly,
+    log: (t, p) => broker.getPartition(t, p).log,
+    partitionCount: (t) => broker.getTopic(t)?.partitionCount ?? 0,
+    topicNames: () => [...names].sort(),
+    requireTopic: async (t) => void (await broker.ensureTopic(t)),
+    send: async (t, m) => {
+      producer ??= broker.producer({ acks: 'all' })
+      await producer.send(t, [m])
+    },
+    now: () => broker.now(),
+  })
+}
+
+export async function startServer(
+  options: { dir?: string; broker?: BrokerOptions; server?: KafkaServerOptions } = {},
+): Promise<Running> {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-kafka-'))
+  const broker = await Broker.open(dir, { retentionCheckIntervalMs: 0, ...options.broker })
+  const groups = groupsOf(broker)
+  const logs: string[] = []
+  const server = await KafkaServer.start(broker, groups, { port: 0, log: (l) => logs.push(l), ...options.server })
+  const port = server.address().port
+  let stopped = false
+  return {
+    dir,
+    broker,
+    groups,
+    server,
+    port,
+    logs,
+    bootstrap: `127.0.0.1:${port}`,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await server.close()
+      await groups.close().catch(() => undefined)
+      await broker.close()
+    },
+  }
+}
+
+export interface KcatResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Run kcat to completion (killed after `timeoutMs`), feeding `input` on stdin. */
+export function kcat(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KcatResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+export function hasKcat(): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => fs.existsSync(path.join(d, 'kcat')))
+}
