@@ -53,7 +53,7 @@ const config = args.quick
     }
   : {
       quick: false,
-      rounds: 3,
+      rounds: 5,
       appendRecords: { 100: 2_000_000, 1024: 400_000 },
       peerRecords: { 100: 500_000, 1024: 200_000 },
       redisRecords: { 100: 200_000, 1024: 50_000 },
