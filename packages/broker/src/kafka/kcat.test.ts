@@ -104,4 +104,13 @@ describe('kcat', () => {
     // The member left when kcat exited.
     expect(d.members).toEqual([])
   })
+
+  it('a zstd batch (which embedded readers could not decode) is refused as an unsupported compression type, and nothing is stored', async () => {
+    const s = await start()
+    await s.broker.createTopic('t')
+    const r = await kcat(['-b', s.bootstrap, '-P', '-t', 't', '-z', 'zstd'], { input: ('a'.repeat(500) + '\n').repeat(20) })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('Broker: Unsupported compression type')
+    expect(s.broker.getPartition('t', 0).log.logEndOffset).toBe(0)
+  })
 })

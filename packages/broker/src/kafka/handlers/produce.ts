@@ -5,6 +5,9 @@
  * same one embedded producers use: duplicates get their original offsets, gaps and stale epochs
  * their Kafka errors.
  *
+ * Only uncompressed and gzip batches are taken (UNSUPPORTED_COMPRESSION_TYPE otherwise): those are
+ * what every Samsa reader decodes.
+ *
  * acks 0: no response at all. acks 1: answered once the batch is in the log (with flush 'always'
  * the log itself waits for the fsync). acks -1: answered once the batch is fsynced.
  */
@@ -14,6 +17,10 @@ import { errorLine, kafkaErrorCode } from '../error-mapping.js'
 import type { Handler, ServerContext } from './context.js'
 
 const BATCH_HEADER_SIZE = 61
+const ATTRIBUTES_OFFSET = 21
+/** Codecs every Samsa reader can decode (the embedded consumer, the CLI): none and gzip. */
+const READABLE_CODECS = new Set([0, 1])
+const CONTROL_BIT = 0x20
 
 /** Split RECORDS bytes into batches by their length fields; null if they do not tile exactly. */
 function splitBatches(records: Buffer): Buffer[] | null {
@@ -63,7 +70,15 @@ function producePartition(ctx: ServerContext, topicName: string, index: number, 
   if (topic === undefined || partition === undefined) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
   const batches = records === null ? null : splitBatches(records)
   if (batches === null) return failed(index, ErrorCode.CORRUPT_MESSAGE)
-  for (const b of batches) if (b.length > topic.config.maxMessageBytes) return failed(index, ErrorCode.MESSAGE_TOO_LARGE)
+  for (const b of batches) {
+    if (b.length > topic.config.maxMessageBytes) return failed(index, ErrorCode.MESSAGE_TOO_LARGE)
+    const attributes = b.readInt16BE(ATTRIBUTES_OFFSET)
+    // snappy, lz4 and zstd batches would be stored fine, but embedded consumers and the CLI could
+    // not read them: refused, so every record in a topic stays readable by every reader.
+    if (!READABLE_CODECS.has(attributes & 0x07)) return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)
+    // Control batches are written by brokers (transaction markers), never by producers.
+    if ((attributes & CONTROL_BIT) !== 0) return failed(index, ErrorCode.INVALID_RECORD)
+  }
   let appends
   try {
     appends = batches.map((b) => partition.appendBatch(b))
