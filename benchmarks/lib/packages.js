@@ -26,12 +26,14 @@ export async function loadLog() {
 }
 
 /**
- * @samsa/broker if it is built: from the workspace dependency if benchmarks/ has one, else from
- * packages/broker/dist. Returns { broker } or { missing: reason }.
+ * @samsa/broker if it is built: through the workspace dependency, else (an install that predates
+ * it) from packages/broker/dist. Returns { broker } or { missing: reason }.
  */
 export async function loadBroker() {
   try {
-    return { broker: await import('@samsa/broker') }
+    const mod = await import('@samsa/broker')
+    if (typeof mod.Broker?.open !== 'function') return { missing: 'not built yet (@samsa/broker has no Broker.open)' }
+    return { broker: mod }
   } catch (err) {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'MODULE_NOT_FOUND') return { missing: `@samsa/broker failed to load: ${err.message}` }
   }

@@ -88,7 +88,7 @@ export function brokerWorkloads(ctx, loaded) {
         for (let i = 0; i < records; i += cfg.batch) await producers.acks1.send(pollTopic, batch)
       },
       async round(r) {
-        const consumer = broker.consumer({ groupId: `bench-poll-${valueSize}-${r}`, autoOffsetReset: 'earliest' })
+        const consumer = broker.consumer({ groupId: `bench-poll-${valueSize}-${r}`, autoOffsetReset: 'earliest', maxPollRecords: 10_000 })
         try {
           await consumer.subscribe([pollTopic])
           const start = process.hrtime.bigint()
