@@ -35,3 +35,6 @@ export {
   TopicExistsError,
   UnknownTopicOrPartitionError,
 } from './errors.js'
+export { KafkaServer } from './kafka/server.js'
+export type { KafkaServerOptions, ServerAddress } from './kafka/server.js'
+export { KafkaProtocolError, RequestTooLargeError, UnsupportedApiVersionError } from './errors.js'
