@@ -17,8 +17,10 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import * as path from 'node:path'
-import { acquireLock, defaultIO, SamsaError, type FileIO, type RecoveryReport } from '@samsa/log'
+import { acquireLock, defaultIO, SamsaError, type FileIO, type Log, type RecoveryReport } from '@samsa/log'
 import { mapLimit, Mutex } from './concurrency.js'
+import { ConsumerGroups, type GroupDescription, type GroupListing, type OffsetResetPlan, type ResetTarget } from './consumer-groups.js'
+import type { Consumer, ConsumerOptions } from './consumer.js'
 import { scanDataDir } from './data-dir.js'
 import { BrokerClosedError, BrokerReadOnlyError, InvalidConfigError, InvalidPartitionsError, TopicExistsError, UnknownTopicOrPartitionError } from './errors.js'
 import { META_DIR, MetadataStore, type TopicRecord } from './metadata-store.js'
@@ -133,6 +135,9 @@ export class Broker extends EventEmitter {
   private readonly producerIds: ProducerIdAllocator
   private readonly retentionTask: PeriodicTask
   private readonly snapshotTask: PeriodicTask
+  /** Consumer groups: the embedded coordinator, committed offsets in LMDB, and their admin. */
+  readonly groups: ConsumerGroups
+  private deadLetterProducer: Producer | null = null
   private releaseLock: (() => void) | null
   private closed = false
   private closing: Promise<void> | null = null
@@ -173,6 +178,29 @@ export class Broker extends EventEmitter {
       async () => this.snapshotProducerState(),
       (err) => this.emit('backgroundError', err),
     )
+    const broker = this
+    this.groups = new ConsumerGroups(store, {
+      get closed() {
+        return broker.closed || broker.closing !== null
+      },
+      readOnly: this.readOnly,
+      log: (topic, partition) => this.partitionLog(topic, partition),
+      partitionCount: (topic) => this.topics.get(topic)?.partitionCount ?? 0,
+      topicNames: () => [...this.topics.keys()],
+      requireTopic: async (topic) => void (await this.ensureTopic(topic)),
+      send: async (topic, message) => {
+        this.deadLetterProducer ??= this.producer({ acks: 'all' })
+        await this.deadLetterProducer.send(topic, [message])
+      },
+      now: () => this.now(),
+    })
+    const changed = () => this.groups.topicsChanged()
+    this.on('topicCreated', changed)
+    this.on('partitionsCreated', changed)
+    this.on('topicDeleted', (name: string) => {
+      changed()
+      if (!this.readOnly) this.groups.offsets.forgetTopic(name).catch((err) => this.emit('backgroundError', err))
+    })
   }
 
   /**
@@ -314,6 +342,11 @@ export class Broker extends EventEmitter {
 
   getPartition(topic: string, partition: number): Partition {
     return this.topic(topic).partition(partition)
+  }
+
+  /** The log of a partition, for reading (a read-only broker's logs follow their writer). */
+  partitionLog(topic: string, partition: number): Log {
+    return this.getPartition(topic, partition).log
   }
 
   /** The topic, creating it with the defaults if it is missing and autoCreateTopics is on. */
@@ -539,6 +572,49 @@ export class Broker extends EventEmitter {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Consumers and groups (consumer-groups.ts)
+
+  /** A consumer: in a group with `groupId` and subscribe(), or on its own with assign(). */
+  consumer(options: ConsumerOptions = {}): Consumer {
+    this.checkWritable()
+    return this.groups.consumer(options)
+  }
+
+  /** Members, assignment and, per partition, committed offset, log end offset and lag. */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    this.checkOpen()
+    return this.groups.describeGroup(groupId)
+  }
+
+  async listGroups(): Promise<GroupListing[]> {
+    this.checkOpen()
+    return this.groups.listGroups()
+  }
+
+  /** Move a group's committed offsets for a topic (refused while it has members). */
+  async resetOffsets(
+    groupId: string,
+    topic: string,
+    to: ResetTarget,
+    options: { partitions?: number[]; dryRun?: boolean } = {},
+  ): Promise<OffsetResetPlan[]> {
+    if (options.dryRun === true) this.checkOpen()
+    else this.checkWritable()
+    return this.groups.resetOffsets(groupId, topic, to, options)
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    this.checkWritable()
+    return this.groups.deleteGroup(groupId)
+  }
+
+  /** Application state a group committed together with its offsets. */
+  groupState(groupId: string, key: string): unknown {
+    this.checkOpen()
+    return this.groups.groupState(groupId, key)
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Closing
 
   /** Flush producers and every partition, write producer state, and release the directory. */
@@ -548,6 +624,8 @@ export class Broker extends EventEmitter {
     this.closing = (async () => {
       await this.retentionTask.stop()
       await this.snapshotTask.stop()
+      // Consumers first: each commits what it processed and may still dead-letter on the way out.
+      await this.groups.close()
       const producerResults = await Promise.allSettled([...this.producers].map((p) => p.close()))
       // Wait for admin operations in flight, then close everything.
       await this.admin.run(async () => undefined)

@@ -156,7 +156,8 @@ export class ConsumerGroups {
     const record = this.offsets.group(groupId)
     const live = this.coordinator.describe(groupId)
     const foreignMembers = this.foreign?.members(groupId) ?? []
-    if (record === undefined && live === null && foreignMembers.length === 0) throw new UnknownGroupError(groupId)
+    // A group that left nothing behind (no commits) and has no members is gone, as in Kafka.
+    if (record === undefined && (live === null || live.members.length === 0) && foreignMembers.length === 0) throw new UnknownGroupError(groupId)
     const members = foreignMembers.length > 0 ? foreignMembers : (live?.members ?? [])
     const partitions = new Map<string, GroupPartitionLag>()
     for (const c of this.offsets.list(groupId)) {

@@ -122,6 +122,8 @@ interface PartitionState {
   /** processed as last committed, to skip commits that change nothing. */
   committed: number
   paused: boolean
+  /** Being taken away: no more fetches or handler calls, so `processed` is final. */
+  revoking: boolean
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
@@ -161,6 +163,8 @@ export class Consumer extends EventEmitter implements GroupMember {
   /** Push mode: the partitions whose records are being handled right now. */
   private inFlight: Promise<void> | null = null
   private running = false
+  /** How records count as processed: 'pull' (at the next poll), or per record ('push', 'iterate'). */
+  private mode: 'pull' | 'push' | 'iterate' = 'pull'
   private runLoop: Promise<void> | null = null
   private stopError: unknown = null
 
@@ -250,7 +254,7 @@ export class Consumer extends EventEmitter implements GroupMember {
   private addPartition(tp: TopicPartition): PartitionState {
     const log = this.host.log(tp.topic, tp.partition)
     const position = this.startingOffset(tp.topic, tp.partition, log)
-    const state: PartitionState = { ...tp, log, position, processed: position, committed: -1, paused: false }
+    const state: PartitionState = { ...tp, log, position, processed: position, committed: -1, paused: false, revoking: false }
     const committed = this.groupId === undefined ? undefined : this.host.offsets.get(this.groupId, tp.topic, tp.partition)
     if (committed !== undefined && committed.offset === position) state.committed = position
     this.parts.set(tpKey(tp.topic, tp.partition), state)
@@ -275,13 +279,15 @@ export class Consumer extends EventEmitter implements GroupMember {
   // GroupMember: called by the coordinator.
 
   async onRevoke(partitions: TopicPartition[]): Promise<void> {
-    // Between batches only: wait for the handler (push) or for the application's next poll (pull).
+    const states = partitions.map((tp) => this.parts.get(tpKey(tp.topic, tp.partition))).filter((s): s is PartitionState => s !== undefined)
+    // From now on nothing new is fetched or handled for these, so what is processed stays put.
+    for (const s of states) s.revoking = true
+    // Between records only: wait for the handler (push) or for the application's next poll (pull).
     if (this.inFlight !== null) await this.inFlight.catch(() => undefined)
     if (this.batchOutstanding && !this.closed) {
       this.pollReturned ??= deferred()
       await this.pollReturned.promise
     }
-    const states = partitions.map((tp) => this.parts.get(tpKey(tp.topic, tp.partition))).filter((s): s is PartitionState => s !== undefined)
     try {
       if (this.options.onPartitionsRevoked) await this.options.onPartitionsRevoked(partitions)
       if (this.autoCommit) await this.commitStates(states, undefined)
@@ -383,7 +389,7 @@ export class Consumer extends EventEmitter implements GroupMember {
     this.rotate = (this.rotate + 1) % states.length
     for (let i = 0; i < states.length && out.length < max; i++) {
       const p = states[(this.rotate + i) % states.length]
-      if (p.paused || p.position >= p.log.highWatermark) continue
+      if (p.paused || p.revoking || p.position >= p.log.highWatermark) continue
       let records
       try {
         records = p.log.readSync(p.position, { maxRecords: max - out.length, maxBytes: this.maxBytesPerPartition })
@@ -411,7 +417,7 @@ export class Consumer extends EventEmitter implements GroupMember {
     const onWake = () => ac.abort()
     wake.addEventListener('abort', onWake, { once: true })
     try {
-      const waits = [...this.parts.values()].filter((p) => !p.paused).map((p) => p.log.waitForData(p.position, timeoutMs, ac.signal))
+      const waits = [...this.parts.values()].filter((p) => !p.paused && !p.revoking).map((p) => p.log.waitForData(p.position, timeoutMs, ac.signal))
       if (waits.length === 0) waits.push(new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()))
       await Promise.race(waits)
     } finally {
@@ -442,6 +448,7 @@ export class Consumer extends EventEmitter implements GroupMember {
     }
     if (options.deadLetterTopic !== undefined) await this.host.requireTopic(options.deadLetterTopic)
     this.running = true
+    this.mode = 'push'
     await this.ensureJoined()
     this.runLoop = this.loop(options, config)
     this.runLoop.catch(() => undefined)
@@ -519,7 +526,7 @@ export class Consumer extends EventEmitter implements GroupMember {
   private async handleMessages(list: ConsumedMessage[], options: RunOptions, config: { maxAttempts: number; backoff: number }): Promise<void> {
     for (const m of list) {
       const state = this.stateOf(m)
-      if (state === undefined || this.closed) return // revoked or closing: the next owner starts here
+      if (state === undefined || state.revoking || this.closed) return // revoked or closing: the next owner starts here
       const message = { offset: m.offset, key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }
       await this.withRetries(
         (attempt) => (options.eachMessage as NonNullable<RunOptions['eachMessage']>)({ topic: m.topic, partition: m.partition, message, attempt }),
@@ -534,7 +541,7 @@ export class Consumer extends EventEmitter implements GroupMember {
 
   private async handleBatch(list: ConsumedMessage[], options: RunOptions, config: { maxAttempts: number; backoff: number }): Promise<void> {
     const state = this.stateOf(list[0])
-    if (state === undefined) return
+    if (state === undefined || state.revoking) return
     const first = list[0]
     await this.withRetries(
       async (attempt) => {
@@ -601,6 +608,7 @@ export class Consumer extends EventEmitter implements GroupMember {
   /** Records one at a time; a record counts as processed when the loop asks for the next. */
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedMessage, void, undefined> {
     this.checkOpen()
+    this.mode = 'iterate'
     await this.ensureJoined()
     let last: ConsumedMessage | null = null
     while (!this.closed) {
@@ -681,7 +689,7 @@ export class Consumer extends EventEmitter implements GroupMember {
       }
       return
     }
-    if (!this.running) this.markDelivered()
+    if (this.mode === 'pull') this.markDelivered()
     await this.commitStates([...this.parts.values()], opts.state, opts.metadata, true)
   }
 
@@ -724,7 +732,7 @@ export class Consumer extends EventEmitter implements GroupMember {
     this.running = false
     this.interrupt()
     if (wasRunning && this.inFlight !== null) await this.inFlight.catch(() => undefined)
-    if (!wasRunning) this.markDelivered()
+    if (this.mode === 'pull') this.markDelivered()
     if (this.groupId !== undefined && this.joined !== null && !this.manual) {
       await this.joined.catch(() => undefined)
       // leave() revokes through onRevoke(), which commits with autoCommit.

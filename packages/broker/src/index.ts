@@ -38,3 +38,20 @@ export {
 export { KafkaServer } from './kafka/server.js'
 export type { KafkaServerOptions, ServerAddress } from './kafka/server.js'
 export { KafkaProtocolError, RequestTooLargeError, UnsupportedApiVersionError } from './errors.js'
+export { Consumer } from './consumer.js'
+export type { AutoOffsetReset, CommitOptions, ConsumedMessage, ConsumerOptions, EachBatchPayload, EachMessagePayload, RunOptions } from './consumer.js'
+export { ConsumerGroups } from './consumer-groups.js'
+export type { GroupDescription, GroupListing, GroupPartitionLag, OffsetResetPlan, ResetTarget } from './consumer-groups.js'
+export type { StateTransaction, CommittedOffset } from './offset-store.js'
+export type { AssignorName, TopicPartition } from './assignors.js'
+export {
+  ConsumerClosedError,
+  GroupNotEmptyError,
+  IllegalGenerationError,
+  InconsistentGroupProtocolError,
+  NoOffsetError,
+  PartitionNotAssignedError,
+  RebalanceInProgressError,
+  UnknownGroupError,
+  UnknownMemberError,
+} from './errors.js'
