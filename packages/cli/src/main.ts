@@ -3,7 +3,12 @@
  * (else SAMSA_DATA_DIR, else ./samsa-data), --json and --debug.
  */
 import yargs, { type Argv } from 'yargs'
+import { type ConsumeArgs, consume, consumeOptions, tail } from './commands/consume.js'
+import { groupCommand } from './commands/group.js'
 import { logCommand } from './commands/log.js'
+import { produce, produceCommand } from './commands/produce.js'
+import { retentionCommand } from './commands/retention.js'
+import { topicCommand } from './commands/topic.js'
 import { exitCodeFor, formatError, UsageError } from './errors.js'
 
 export interface GlobalArgs {
@@ -23,8 +28,32 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output: one JSON value per line', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true })
+    .command('topic', 'Create, list, describe, delete and alter topics', (y) => topicCommand(y as Argv<GlobalArgs>))
+    .command(
+      'produce <topic>',
+      'Produce one record per line of stdin (like kcat -P)',
+      (y) => produceCommand(y as Argv<GlobalArgs>),
+      (args) => produce(args as never),
+    )
+    .command(
+      'consume <topic>',
+      'Consume records (like kcat -C / rpk topic consume)',
+      (y) => consumeOptions(y as Argv<GlobalArgs>, false),
+      (args) => consume(args as unknown as ConsumeArgs),
+    )
+    .command(
+      'tail <topic>',
+      'Follow a topic from its end',
+      (y) => consumeOptions(y as Argv<GlobalArgs>, true),
+      (args) => tail(args as unknown as ConsumeArgs),
+    )
+    .command('group', 'List, describe, reset and delete consumer groups', (y) => groupCommand(y as Argv<GlobalArgs>))
     .command('log', 'Dump and verify segment files', (y) => logCommand(y as Argv<GlobalArgs>))
-    .example('$0 log dump ./samsa-data/orders-0', 'print the batches of partition orders-0')
+    .command('retention', 'Apply retention now', (y) => retentionCommand(y as Argv<GlobalArgs>))
+    .example('$0 topic create orders -p 3', 'a topic of three partitions in ./samsa-data')
+    .example('printf "k1:hello\\n" | $0 produce orders -K :', 'produce a keyed record')
+    .example('$0 consume orders -o start -e', 'read everything and exit')
+    .example('$0 group describe billing', "a group's lag per partition")
     .example('$0 log verify', 'CRC-check every partition')
     .demandCommand(1, 'name a command; see samsa --help')
     .recommendCommands()
