@@ -863,7 +863,10 @@ export class Log {
    * so a crash part-way leaves only files the next open removes.
    */
   async enforceRetention(options: RetentionOptions = {}): Promise<RetentionResult> {
-    this.checkWritable()
+    // A dry run only looks, so a read-only view of a live log can answer it.
+    if (options.dryRun === true) this.checkReadable()
+    else this.checkWritable()
+    if (this.readOnly) this.refresh()
     await this.idle()
     const now = options.now ?? this.now()
     const retentionMs = options.retentionMs ?? -1
