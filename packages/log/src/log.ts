@@ -154,6 +154,8 @@ const CHECKPOINT_INTERVAL_MS = 5000
 /** Largest batch that recovery and reads accept as data: anything bigger is damage. */
 const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
+/** Batches up to this size are encoded into the log's reused scratch buffer. */
+const SCRATCH_LIMIT = 8 * 1024 * 1024
 /** Closed segments whose indexes stay in memory. */
 const LOADED_INDEX_LIMIT = 32
 
@@ -215,6 +217,13 @@ export class Log {
   private flushTimer: NodeJS.Timeout | null = null
   private dataWaiters: (() => void)[] = []
   private readonly loadedIndexes = new Set<Segment>()
+  /** The reused encoding buffer of non-'always' appends (see append). */
+  private scratch: Buffer = Buffer.alloc(0)
+  private readonly scratchFor = (size: number): Buffer => {
+    if (size > SCRATCH_LIMIT) return Buffer.allocUnsafe(size)
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, Math.min(SCRATCH_LIMIT, this.scratch.length * 2)))
+    return this.scratch
+  }
   /** Average stored bytes per record, to size reads that ask for few records. */
   private bytesPerRecord = 128
 
@@ -350,6 +359,9 @@ export class Log {
       ...options,
       timestamp: options?.timestamp ?? this.now(),
       maxRecordBytes: this.maxRecordBytes,
+      // Without 'always' the batch is written before append returns, so one buffer serves every
+      // append; 'always' queues batches for the next group commit, so each needs its own.
+      allocate: this.flushPolicy === 'always' ? undefined : this.scratchFor,
     })
     return this.enqueue(batch, records.length, readInt64(batch, MAX_TIMESTAMP_OFFSET))
   }
