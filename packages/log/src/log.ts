@@ -511,6 +511,13 @@ export class Log {
     void this.startFlushLoop()
   }
 
+  /**
+   * One write+fdatasync in flight at a time, by design. Overlapping fdatasyncs complete about
+   * twice as many syncs per second on this disk (measured: 3.8k/s one at a time, 8.4k/s four at a
+   * time), but Linux reports a writeback error to only one of the fsyncs that share a file
+   * description: a concurrent one can return success over pages whose write failed, and
+   * acknowledging on it would lose acknowledged records. Throughput comes from grouping instead.
+   */
   private async runFlushLoop(): Promise<void> {
     // Let appends made in the same tick join the first group.
     await Promise.resolve()
