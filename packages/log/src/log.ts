@@ -154,6 +154,8 @@ const CHECKPOINT_INTERVAL_MS = 5000
 /** Largest batch that recovery and reads accept as data: anything bigger is damage. */
 const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
+/** Rolled-away segments waiting for their sync (each holds a descriptor) before appends wait. */
+const MAX_UNSYNCED_SEGMENTS = 32
 /** Batches up to this size are encoded into the log's reused scratch buffer. */
 const SCRATCH_LIMIT = 8 * 1024 * 1024
 /** Closed segments whose indexes stay in memory. */
@@ -353,6 +355,9 @@ export class Log {
   /** Append records as one batch. Resolves once they are written (and, with 'always', synced). */
   async append(records: ReadonlyArray<RecordInput>, options?: BatchOptions): Promise<AppendResult> {
     this.checkWritable()
+    // Each rolled-away segment keeps its write descriptor until it is synced; when rolls outpace
+    // syncs (tiny segments, a slow disk), wait for the flusher rather than run out of descriptors.
+    if (this.retired.length >= MAX_UNSYNCED_SEGMENTS) await this.idle()
     if (!Array.isArray(records)) throw new InvalidArgumentError('append takes an array of records')
     if (records.length === 0) throw new InvalidArgumentError('append needs at least one record', 'SAMSA_EMPTY_APPEND')
     const batch = encodeBatch(records, {
@@ -372,6 +377,7 @@ export class Log {
    */
   async appendBatch(batch: Buffer): Promise<AppendResult> {
     this.checkWritable()
+    if (this.retired.length >= MAX_UNSYNCED_SEGMENTS) await this.idle()
     if (!Buffer.isBuffer(batch)) throw new InvalidArgumentError('appendBatch takes a Buffer holding one RecordBatch')
     const problem = checkBatch(batch, 0, batch.length)
     if (problem !== null) {
