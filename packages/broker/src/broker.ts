@@ -22,6 +22,7 @@ import { mapLimit, Mutex } from './concurrency.js'
 import { ConsumerGroups, type GroupDescription, type GroupListing, type OffsetResetPlan, type ResetTarget } from './consumer-groups.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
 import { scanDataDir } from './data-dir.js'
+import { KafkaServer, type KafkaServerOptions } from './kafka/server.js'
 import { BrokerClosedError, BrokerReadOnlyError, InvalidConfigError, InvalidPartitionsError, TopicExistsError, UnknownTopicOrPartitionError } from './errors.js'
 import { META_DIR, MetadataStore, type TopicRecord } from './metadata-store.js'
 import { Partition, type PartitionContext } from './partition.js'
@@ -132,6 +133,7 @@ export class Broker extends EventEmitter {
   private readonly admin = new Mutex()
   private readonly creating = new Map<string, Promise<Topic>>()
   private readonly producers = new Set<Producer>()
+  private readonly servers = new Set<KafkaServer>()
   private readonly producerIds: ProducerIdAllocator
   private readonly retentionTask: PeriodicTask
   private readonly snapshotTask: PeriodicTask
@@ -572,6 +574,22 @@ export class Broker extends EventEmitter {
   }
 
   // -------------------------------------------------------------------------------------------
+  // The Kafka protocol (kafka/server.ts)
+
+  /**
+   * Serve the Kafka wire protocol on this broker, so kcat, KafkaJS and other Kafka clients use its
+   * topics and groups: `{ host (default 127.0.0.1), port (default 9092), advertisedHost,
+   * advertisedPort, ... }`. Resolves once listening; `close()` of the result, or of the broker,
+   * stops it after the requests in flight.
+   */
+  async listen(options: KafkaServerOptions = {}): Promise<KafkaServer> {
+    this.checkWritable()
+    const server = await KafkaServer.start(this, this.groups, options)
+    this.servers.add(server)
+    return server
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Consumers and groups (consumer-groups.ts)
 
   /** A consumer: in a group with `groupId` and subscribe(), or on its own with assign(). */
@@ -622,6 +640,8 @@ export class Broker extends EventEmitter {
     if (this.closed) return
     if (this.closing !== null) return this.closing
     this.closing = (async () => {
+      // Kafka clients first: their requests in flight finish while everything is still open.
+      await Promise.allSettled([...this.servers].map((s) => s.close()))
       await this.retentionTask.stop()
       await this.snapshotTask.stop()
       // Consumers first: each commits what it processed and may still dead-letter on the way out.

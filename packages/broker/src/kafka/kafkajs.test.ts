@@ -209,7 +209,7 @@ describe('KafkaJS consumer group', () => {
 
     // Restart the server on the same data directory (and port); write more while it is down.
     const port = s.port
-    await s.stop()
+    await s.stop({ keepDir: true })
     running.splice(running.indexOf(s), 1)
     s = await start({ dir, server: { port } })
     await s.broker.producer({ acks: 'all' }).send('work', Array.from({ length: 100 }, (_, i) => ({ key: `key-${i}`, value: `second-${i}` })))

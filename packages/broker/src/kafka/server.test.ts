@@ -246,4 +246,17 @@ describe('close', () => {
     await Promise.all([poller.closed, a.closed, b.closed])
     expect(s.server.connectionCount).toBe(0)
   })
+
+  it('broker.close() closes its Kafka server first, answering the request in flight, and frees the port', async () => {
+    const s = await start()
+    await s.broker.createTopic('t')
+    const wire = await KafkaJSWire.connect(s.port)
+    const fetch = wire.send('fetch', 11, { replicaId: -1, maxWaitTime: 30_000, minBytes: 1, maxBytes: 1024, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: '0', maxBytes: 1024 }] }] })
+    await until(() => (s.server.requestCounts.get(1) ?? 0) === 1)
+    await s.broker.close()
+    expect((await fetch).body.responses[0].partitions[0]).toMatchObject({ errorCode: 0, messages: [] })
+    await wire.closed
+    await expect(rawSocket(s.port)).rejects.toThrow(/ECONNREFUSED/)
+    await expect(s.broker.listen({ port: 0 })).rejects.toMatchObject({ code: 'SAMSA_BROKER_CLOSED' })
+  })
 })

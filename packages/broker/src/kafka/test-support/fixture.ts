@@ -1,6 +1,6 @@
 /**
- * Test fixture for the wire server: a real Broker in a temp directory with its consumer groups,
- * the Kafka server on a free port of 127.0.0.1, and helpers to drive the real clients (kcat as a
+ * Test fixture for the wire server: a real Broker in a temp directory, serving the Kafka protocol
+ * (broker.listen) on a free port of 127.0.0.1, and helpers to drive the real clients (kcat as a
  * child process, KafkaJS in-process). Nothing here stands in for a client.
  */
 import { spawn } from 'node:child_process'
@@ -8,8 +8,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { Broker, type BrokerOptions } from '../../broker.js'
-import { ConsumerGroups } from '../../consumer-groups.js'
-import { KafkaServer, type KafkaServerOptions } from '../server.js'
+import type { ConsumerGroups } from '../../consumer-groups.js'
+import type { KafkaServer, KafkaServerOptions } from '../server.js'
 
 export interface Running {
   dir: string
@@ -21,33 +21,8 @@ export interface Running {
   logs: string[]
   /** "127.0.0.1:port", for client configs. */
   bootstrap: string
-  stop(): Promise<void>
-}
-
-/** The broker's own ConsumerGroups once the Broker has one; until then, one built on it here. */
-function groupsOf(broker: Broker): ConsumerGroups {
-  const own = (broker as unknown as { groups?: ConsumerGroups }).groups
-  if (own !== undefined) return own
-  const names = new Set<string>()
-  broker.on('topicCreated', (n: string) => names.add(n))
-  broker.on('topicDeleted', (n: string) => names.delete(n))
-  void broker.listTopics().then((l) => l.forEach((n) => names.add(n)))
-  let producer: ReturnType<Broker['producer']> | null = null
-  return new ConsumerGroups(broker.metadata, {
-    get closed() {
-      return broker.isClosed
-    },
-    readOnly: broker.readOnly,
-    log: (t, p) => broker.getPartition(t, p).log,
-    partitionCount: (t) => broker.getTopic(t)?.partitionCount ?? 0,
-    topicNames: () => [...names].sort(),
-    requireTopic: async (t) => void (await broker.ensureTopic(t)),
-    send: async (t, m) => {
-      producer ??= broker.producer({ acks: 'all' })
-      await producer.send(t, [m])
-    },
-    now: () => broker.now(),
-  })
+  /** Close the broker (and with it the server) and remove the data directory unless `keepDir`. */
+  stop(options?: { keepDir?: boolean }): Promise<void>
 }
 
 export async function startServer(
@@ -55,9 +30,9 @@ export async function startServer(
 ): Promise<Running> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-kafka-'))
   const broker = await Broker.open(dir, { retentionCheckIntervalMs: 0, ...options.broker })
-  const groups = groupsOf(broker)
+  const groups = broker.groups
   const logs: string[] = []
-  const server = await KafkaServer.start(broker, groups, { port: 0, log: (l) => logs.push(l), ...options.server })
+  const server = await broker.listen({ port: 0, log: (l) => logs.push(l), ...options.server })
   const port = server.address().port
   let stopped = false
   return {
@@ -68,12 +43,12 @@ export async function startServer(
     port,
     logs,
     bootstrap: `127.0.0.1:${port}`,
-    async stop() {
+    async stop({ keepDir = false } = {}) {
       if (stopped) return
       stopped = true
-      await server.close()
-      await groups.close().catch(() => undefined)
+      // The broker closes its Kafka server first.
       await broker.close()
+      if (!keepDir) fs.rmSync(dir, { recursive: true, force: true })
     },
   }
 }
