@@ -504,6 +504,9 @@ export class Log {
     if (this.flushLoop === null) {
       this.flushLoop = this.runFlushLoop().finally(() => {
         this.flushLoop = null
+        // Work that arrived between the loop's last check and now (appenders released by the last
+        // group append again at once) must not wait for the next unrelated append to start a sync.
+        if (this.pending.length > 0 || this.flushWaiters.length > 0 || this.syncRequested) void this.startFlushLoop()
       })
     }
     return this.flushLoop
