@@ -161,6 +161,26 @@ describe('hostile input', () => {
   })
 })
 
+describe('logging', () => {
+  it('keeps every log line one line, whatever ids a client sends', async () => {
+    const s = await start()
+    const wire = await KafkaJSWire.connect(s.port, 'evil\nclient\r\u0007')
+    cleanups.push(() => wire.destroy())
+    const joined = await wire.send('joinGroup', 3, {
+      groupId: 'group\nwith\nlines',
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 30_000,
+      memberId: '',
+      protocolType: 'consumer',
+      groupProtocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+    })
+    expect(joined.body.errorCode).toBe(0)
+    expect(s.logs.length).toBeGreaterThanOrEqual(2)
+    for (const line of s.logs) expect(line).not.toMatch(/[\u0000-\u001f]/)
+    expect(s.logs[0]).toContain('group group with lines: member evil client')
+  })
+})
+
 describe('connections', () => {
   it('answers the requests of a connection in order, even behind a Fetch that long-polls', async () => {
     const s = await start()

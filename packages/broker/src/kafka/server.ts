@@ -87,7 +87,9 @@ export class KafkaServer implements FrameProcessor {
     readonly groups: ConsumerGroups,
     private readonly options: KafkaServerOptions,
   ) {
-    this.log = options.log ?? defaultLog
+    const sink = options.log ?? defaultLog
+    // Client ids, group ids and member ids come from clients: no control characters may split a line.
+    this.log = (line) => sink(line.replace(/[\u0000-\u001f\u007f]/g, ' '))
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000

@@ -26,15 +26,18 @@ export class KafkaJSWire {
   readonly arrivals: number[] = []
   readonly closed: Promise<void>
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly clientId: string,
+  ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', () => undefined)
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()))
   }
 
-  static connect(port: number): Promise<KafkaJSWire> {
+  static connect(port: number, clientId = 'kafkajs-wire'): Promise<KafkaJSWire> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new KafkaJSWire(socket)))
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new KafkaJSWire(socket, clientId)))
       socket.once('error', reject)
     })
   }
@@ -61,7 +64,7 @@ export class KafkaJSWire {
   async encode(api: string, version: number, args: Record<string, unknown>, correlationId = this.nextId++): Promise<{ wire: Buffer; correlationId: number; response: any }> {
     const { protocol } = require(`kafkajs/src/protocol/requests/${api}`)
     const { request, response } = protocol({ version })(args)
-    const wire: Buffer = (await createRequest({ correlationId, clientId: 'kafkajs-wire', request })).buffer
+    const wire: Buffer = (await createRequest({ correlationId, clientId: this.clientId, request })).buffer
     return { wire, correlationId, response }
   }
 
