@@ -4,20 +4,25 @@
  * writer's lock, and say what to do when another process holds it.
  */
 import * as fs from 'node:fs'
-import { Broker } from '@samsa/broker'
+import { Broker, type BrokerOptions } from '@samsa/broker'
 import { SamsaError } from '@samsa/log'
 import { resolveDataDir } from './data-dir.js'
 import { CommandFailed } from './errors.js'
 import type { GlobalArgs } from './main.js'
 
-export async function withBroker<T>(args: GlobalArgs, mode: 'read' | 'write', fn: (broker: Broker) => Promise<T>): Promise<T> {
+export async function withBroker<T>(
+  args: GlobalArgs,
+  mode: 'read' | 'write',
+  fn: (broker: Broker) => Promise<T>,
+  options: BrokerOptions = {},
+): Promise<T> {
   const dataDir = resolveDataDir(args.dataDir)
   if (mode === 'read' && !fs.existsSync(dataDir)) {
     throw new CommandFailed(`data directory ${dataDir} does not exist; pass --data-dir or set SAMSA_DATA_DIR`, 'SAMSA_NOT_FOUND')
   }
   let broker: Broker
   try {
-    broker = await Broker.open(dataDir, { readOnly: mode === 'read' })
+    broker = await Broker.open(dataDir, { ...options, readOnly: mode === 'read' })
   } catch (err) {
     if (err instanceof SamsaError && err.code === 'SAMSA_LOCKED') {
       throw new CommandFailed(

@@ -8,6 +8,7 @@ import { groupCommand } from './commands/group.js'
 import { logCommand } from './commands/log.js'
 import { produce, produceCommand } from './commands/produce.js'
 import { retentionCommand } from './commands/retention.js'
+import { serve, serveOptions } from './commands/serve.js'
 import { topicCommand } from './commands/topic.js'
 import { exitCodeFor, formatError, UsageError } from './errors.js'
 
@@ -50,11 +51,18 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .command('group', 'List, describe, reset and delete consumer groups', (y) => groupCommand(y as Argv<GlobalArgs>))
     .command('log', 'Dump and verify segment files', (y) => logCommand(y as Argv<GlobalArgs>))
     .command('retention', 'Apply retention now', (y) => retentionCommand(y as Argv<GlobalArgs>))
+    .command(
+      'serve',
+      'Serve the data directory over the Kafka protocol (kcat, KafkaJS, librdkafka clients)',
+      (y) => serveOptions(y as Argv<GlobalArgs>),
+      (args) => serve(args as never),
+    )
     .example('$0 topic create orders -p 3', 'a topic of three partitions in ./samsa-data')
     .example('printf "k1:hello\\n" | $0 produce orders -K :', 'produce a keyed record')
     .example('$0 consume orders -o start -e', 'read everything and exit')
     .example('$0 group describe billing', "a group's lag per partition")
     .example('$0 log verify', 'CRC-check every partition')
+    .example('$0 serve', 'let Kafka clients in on 127.0.0.1:9092')
     .demandCommand(1, 'name a command; see samsa --help')
     .recommendCommands()
     .strict()
