@@ -3,36 +3,10 @@
  * real I/O (real files, real fdatasync) but counts the syncs of .log files and can hold them at a
  * gate, so a test can see what a send resolved before and after.
  */
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import { defaultIO, type FileIO } from '@samsa/log'
 
-export function tempDirs(prefix: string): { make(): string; cleanup(): void } {
-  const made: string[] = []
-  return {
-    make() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `samsa-${prefix}-`))
-      made.push(dir)
-      return dir
-    },
-    cleanup() {
-      for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-/** mulberry32: a failure reproduces from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// One copy of the storage test helpers, shared with @samsa/log's tests.
+export { prng, tempDirs } from '../../../log/src/test-support/storage-fixtures.js'
 
 export interface SyncGateIO extends FileIO {
   /** fdatasync calls on .log files started so far. */
