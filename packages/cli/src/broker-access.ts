@@ -4,7 +4,7 @@
  * writer's lock, and say what to do when another process holds it.
  */
 import * as fs from 'node:fs'
-import { Broker, type BrokerOptions } from '@samsa/broker'
+import type { Broker, BrokerOptions } from '@samsa/broker'
 import { SamsaError } from '@samsa/log'
 import { resolveDataDir } from './data-dir.js'
 import { CommandFailed } from './errors.js'
@@ -20,6 +20,8 @@ export async function withBroker<T>(
   if (mode === 'read' && !fs.existsSync(dataDir)) {
     throw new CommandFailed(`data directory ${dataDir} does not exist; pass --data-dir or set SAMSA_DATA_DIR`, 'SAMSA_NOT_FOUND')
   }
+  // Loaded here, not at startup: --help and the log commands never need the broker (or LMDB).
+  const { Broker } = await import('@samsa/broker')
   let broker: Broker
   try {
     broker = await Broker.open(dataDir, { ...options, readOnly: mode === 'read' })

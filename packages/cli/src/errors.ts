@@ -25,12 +25,36 @@ export function exitCodeFor(err: unknown): number {
   return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE
 }
 
+/** The broker's errors advise API calls; on the command line the advice is a samsa command. */
+const CLI_ADVICE: [RegExp, (m: RegExpExecArray) => string][] = [
+  [/; create it with broker\.createTopic\(\).*$/, () => '; see samsa topic list'],
+  [/^(topic "([^"]*)" has no partition .*); add partitions with broker\.createPartitions\(\)$/, (m) => `${m[1]}; add partitions with samsa topic alter ${m[2]} -p N`],
+  [/; list groups with broker\.listGroups\(\)$/, () => '; see samsa group list'],
+]
+
+function cliMessage(message: string): string {
+  for (const [re, advice] of CLI_ADVICE) {
+    const m = re.exec(message)
+    if (m !== null) return m[0] === message ? advice(m) : message.slice(0, m.index) + advice(m)
+  }
+  return message
+}
+
+/** One line (no stack, no embedded newlines) unless --debug, which shows the stack. */
 export function formatError(err: unknown, debug: boolean): string {
   if (debug && err instanceof Error && err.stack) return err.stack
-  if (err instanceof SamsaError) return `samsa: ${err.message} (${err.code})`
+  return oneLine(describeError(err))
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof SamsaError) return `samsa: ${cliMessage(err.message)} (${err.code})`
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code
     return `samsa: ${err.message}${code ? ` (${code})` : ''}`
   }
   return `samsa: ${String(err)}`
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ')
 }

@@ -10,7 +10,9 @@ import { produce, produceCommand } from './commands/produce.js'
 import { retentionCommand } from './commands/retention.js'
 import { serve, serveOptions } from './commands/serve.js'
 import { topicCommand } from './commands/topic.js'
+import { normalizeArgv } from './argv.js'
 import { exitCodeFor, formatError, UsageError } from './errors.js'
+import { usageMessage } from './usage-message.js'
 
 export interface GlobalArgs {
   dataDir?: string
@@ -19,7 +21,7 @@ export interface GlobalArgs {
 }
 
 export function buildParser(argv: string[]): Argv<GlobalArgs> {
-  return yargs(argv)
+  return yargs(normalizeArgv(argv))
     .scriptName('samsa')
     .usage('$0 <command> [options]\n\nAn embedded, Kafka-style commit log: inspect, produce, consume and tail its topics.')
     .option('data-dir', {
@@ -73,7 +75,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .exitProcess(false)
     .fail((msg, err) => {
       // yargs calls this for its own usage errors (msg) and for errors thrown by handlers (err).
-      throw err ?? new UsageError(msg)
+      throw err ?? new UsageError(usageMessage(msg, argv))
     }) as unknown as Argv<GlobalArgs>
 }
 

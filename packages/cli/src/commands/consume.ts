@@ -30,7 +30,7 @@ export function consumeOptions(y: Argv<GlobalArgs>, tail: boolean): Argv<GlobalA
   let c = y
     .positional('topic', { type: 'string', demandOption: true })
     .option('count', { alias: 'n', type: 'number', describe: tail ? 'first show the last N records' : 'stop after COUNT records' })
-    .option('partition', { alias: 'p', type: 'string', array: true, default: [], describe: 'only these partitions (0,2 or repeated)' })
+    .option('partition', { alias: 'p', type: 'string', array: true, nargs: 1, default: [], describe: 'only these partitions (0,2 or repeated)' })
     .option('format', { alias: 'f', type: 'string', describe: "kcat-style format: %t %p %o %k %v %T %h %K %V, \\n \\t (default '%v\\n')" })
     .option('encoding', { type: 'string', choices: ['utf8', 'base64', 'hex'], default: 'utf8', describe: 'how keys and values are printed' })
   if (!tail) {
@@ -142,7 +142,8 @@ async function drain(cursors: Cursor[], printer: Printer, args: ConsumeArgs, fol
         if (printer.printed >= limit) break
       }
       if (c.next >= c.stopOffset) c.done = true
-      if (records.length === 0 && exitAtEnd && c.next >= c.log.highWatermark) c.done = true
+      // A time range whose end has passed is over at the tail: later appends are stamped after it.
+      if (records.length === 0 && c.next >= c.log.highWatermark && (exitAtEnd || c.stopTime <= Date.now())) c.done = true
     }
     if (cursors.every((c) => c.done)) return
     if (!progressed) {

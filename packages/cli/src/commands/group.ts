@@ -1,6 +1,8 @@
 /** `samsa group list|describe|reset-offsets|delete`, after kafka-consumer-groups. */
 import type { Argv } from 'yargs'
 import { withBroker } from '../broker-access.js'
+import { resolveDataDir } from '../data-dir.js'
+import { liveWriterPid } from '../live-writer.js'
 import { UsageError } from '../errors.js'
 import type { GlobalArgs } from '../main.js'
 import { parseTime } from '../offset-spec.js'
@@ -19,6 +21,13 @@ interface ResetArgs extends GroupArgs {
   execute: boolean
 }
 
+function membersNote(pid: number): string {
+  return (
+    `note: process ${pid} is writing this data directory; members of groups it runs live in its memory and do not show ` +
+    'here (committed offsets do, as of their last commit)'
+  )
+}
+
 export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
   return y
     .command<GlobalArgs>(
@@ -28,9 +37,13 @@ export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (args) =>
         withBroker(args, 'read', async (broker) => {
           const groups = await broker.listGroups()
-          if (args.json) for (const g of groups) await outJson(g)
+          const writer = liveWriterPid(resolveDataDir(args.dataDir))
+          if (args.json) for (const g of groups) await outJson(writer === null ? g : { ...g, membersVisible: false, writerPid: writer })
           else if (groups.length === 0) await outLine('no consumer groups')
-          else await outLine(table(['GROUP', 'STATE', 'MEMBERS', 'PROTOCOL-TYPE'], groups.map((g) => [g.groupId, g.state, g.members, g.protocolType])))
+          else {
+            await outLine(table(['GROUP', 'STATE', 'MEMBERS', 'PROTOCOL-TYPE'], groups.map((g) => [g.groupId, g.state, g.members, g.protocolType])))
+            if (writer !== null) await outLine(`\n${membersNote(writer)}`)
+          }
         }),
     )
     .command<GroupArgs>(
@@ -40,13 +53,15 @@ export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (args) =>
         withBroker(args, 'read', async (broker) => {
           const d = await broker.describeGroup(args.group)
+          const writer = liveWriterPid(resolveDataDir(args.dataDir))
           if (args.json) {
-            await outJson(d)
+            await outJson(writer === null ? d : { ...d, membersVisible: false, writerPid: writer })
             return
           }
           const owner = new Map<string, string>()
           for (const m of d.members) for (const tp of m.assignment) owner.set(`${tp.topic}\u0000${tp.partition}`, m.memberId)
           await outLine(`GROUP ${d.groupId}  STATE ${d.state}  MEMBERS ${d.members.length}`)
+          if (writer !== null) await outLine(membersNote(writer))
           await outLine('')
           await outLine(
             table(
@@ -120,5 +135,8 @@ export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
           else await outLine(`deleted group ${args.group}`)
         }),
     )
+    .example('$0 group list', 'every group with its state and members')
+    .example('$0 group describe billing', 'committed offset, log end and lag per partition')
+    .example('$0 group reset-offsets billing --topic orders --to-earliest --execute', 'replay from the start')
     .demandCommand(1, 'name a group subcommand: list, describe, reset-offsets or delete')
 }

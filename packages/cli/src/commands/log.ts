@@ -53,6 +53,8 @@ export function logCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
           .example('$0 log verify orders --json', 'check one topic, one JSON line per partition'),
       (args) => verify(args),
     )
+    .example('$0 log dump ./samsa-data/orders-0 --records', 'batches and records of a partition')
+    .example('$0 log verify', 'CRC-check every batch of every partition')
     .demandCommand(1, 'name a log subcommand: dump or verify')
 }
 
@@ -211,6 +213,11 @@ class Progress {
   }
 }
 
+/** A CRC covers a whole batch, so the damage is somewhere in its byte range. */
+function where(bad: { position: number; size: number }): string {
+  return `the batch at bytes ${bad.position}-${bad.position + Math.max(bad.size, 1) - 1}`
+}
+
 async function verify(args: VerifyArgs): Promise<void> {
   const dataDir = resolveDataDir(args.dataDir)
   const partitions = partitionDirs(dataDir, args.topic)
@@ -228,7 +235,7 @@ async function verify(args: VerifyArgs): Promise<void> {
     let bytes = 0
     let expected = -1
     let note: string | null = null
-    let bad: { file: string; position: number; problem: string } | null = null
+    let bad: { file: string; position: number; size: number; problem: string } | null = null
     for (let i = 0; i < segs.length && bad === null; i++) {
       const seg = segs[i]
       const last = i === segs.length - 1
@@ -240,11 +247,11 @@ async function verify(args: VerifyArgs): Promise<void> {
           break
         }
         if (!b.valid || b.header === null) {
-          bad = { file: seg.logFile, position: b.position, problem: b.problem ?? 'invalid batch' }
+          bad = { file: seg.logFile, position: b.position, size: b.size, problem: b.problem ?? 'invalid batch' }
           break
         }
         if (expected >= 0 && b.header.baseOffset !== expected) {
-          bad = { file: seg.logFile, position: b.position, problem: `batch offset ${b.header.baseOffset} does not follow ${expected}` }
+          bad = { file: seg.logFile, position: b.position, size: b.size, problem: `batch offset ${b.header.baseOffset} does not follow ${expected}` }
           break
         }
         expected = b.header.lastOffset + 1
@@ -264,16 +271,16 @@ async function verify(args: VerifyArgs): Promise<void> {
       records,
       bytes,
       ok: bad === null,
-      ...(bad !== null ? { file: bad.file, position: bad.position, problem: bad.problem } : {}),
+      ...(bad !== null ? { file: bad.file, position: bad.position, batchBytes: bad.size, problem: bad.problem } : {}),
       ...(note !== null ? { note } : {}),
     }
     if (args.json) await outJson(summary)
     else if (!process.stderr.isTTY || bad !== null || note !== null) {
-      const status = bad === null ? 'OK' : `CORRUPT at byte ${bad.position} of ${bad.file}: ${bad.problem}`
+      const status = bad === null ? 'OK' : `CORRUPT at byte ${bad.position} of ${bad.file} (${where(bad)}): ${bad.problem}`
       progress.end()
-      await outLine(`${p.name}: ${segs.length} segment(s), ${batches} batches, ${records} records, ${humanBytes(bytes)}  ${status}${note ? `  (note: ${note})` : ''}`)
+      await outLine(`${p.name}: ${segs.length} segment(s), ${batches} batch(es), ${records} record(s), ${humanBytes(bytes)}  ${status}${note ? `  (note: ${note})` : ''}`)
     }
-    if (bad !== null && failure === null) failure = `corrupt batch in ${bad.file} at byte ${bad.position}: ${bad.problem}`
+    if (bad !== null && failure === null) failure = `corrupt batch in ${bad.file} at byte ${bad.position} (${where(bad)}): ${bad.problem}`
   }
   progress.end()
   if (!args.json && process.stderr.isTTY) await outLine(`verified ${partitions.length} partition(s), ${humanBytes(total)}`)

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as readline from 'node:readline'
 import type { Argv } from 'yargs'
 import { withBroker } from '../broker-access.js'
-import { UsageError } from '../errors.js'
+import { CommandFailed, UsageError } from '../errors.js'
 import type { GlobalArgs } from '../main.js'
 import { outJson, outLine } from '../output.js'
 
@@ -31,7 +31,7 @@ export function produceCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
   return y
     .positional('topic', { type: 'string', demandOption: true })
     .option('key', { alias: 'K', type: 'string', describe: 'split each line at the first SEP into key and value' })
-    .option('header', { alias: 'H', type: 'string', array: true, default: [], describe: 'key=value header on every record, repeatable' })
+    .option('header', { alias: 'H', type: 'string', array: true, nargs: 1, default: [], describe: 'key=value header on every record, repeatable' })
     .option('partition', { alias: 'p', type: 'number', describe: 'write to this partition (default: by key, or sticky for no key)' })
     .option('file', { type: 'string', describe: 'read lines from this file instead of stdin' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print the partition and offset each record got' })
@@ -46,6 +46,15 @@ export async function produce(args: ProduceArgs): Promise<void> {
   if (args.key === '') throw new UsageError('-K needs a separator, such as -K :')
   const input = args.file !== undefined ? fs.createReadStream(args.file) : process.stdin
   await withBroker(args, 'write', async (broker) => {
+    // Refuse a wrong topic or partition before reading input: `samsa produce typo` must not sit
+    // waiting for stdin, nor accept an empty input and report success.
+    const partitions = (await broker.describeTopic(args.topic)).partitions.length
+    if (args.partition !== undefined && !(Number.isInteger(args.partition) && args.partition >= 0 && args.partition < partitions)) {
+      throw new CommandFailed(
+        `topic ${JSON.stringify(args.topic)} has no partition ${args.partition}; its partitions are 0 to ${partitions - 1}; add partitions with samsa topic alter ${args.topic} -p N`,
+        'SAMSA_UNKNOWN_PARTITION',
+      )
+    }
     const acks = args.acks === 'all' ? 'all' : Number(args.acks)
     const producer = broker.producer({ acks: acks as 0 | 1 | 'all' })
     let pending: { key: string | null; value: string; headers: typeof headers; partition?: number }[] = []

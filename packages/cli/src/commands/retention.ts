@@ -39,5 +39,6 @@ export function retentionCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
           await outLine(`\n${args.dryRun ? 'would delete' : 'deleted'} ${humanBytes(bytes)} in ${deleted.reduce((n, d) => n + d.segments.length, 0)} segment(s)`)
         }),
     )
+    .example('$0 retention run --dry-run', 'what retention would delete now')
     .demandCommand(1, 'name a retention subcommand: run')
 }

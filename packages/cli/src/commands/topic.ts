@@ -60,7 +60,7 @@ export function topicCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
         c
           .positional('topic', { type: 'string', demandOption: true })
           .option('partitions', { alias: 'p', type: 'number', describe: 'number of partitions (default: the broker default, 1)' })
-          .option('config', { alias: 'c', type: 'string', array: true, default: [], describe: 'key=value, repeatable (retentionMs, retention.ms, segmentBytes, ...)' })
+          .option('config', { alias: 'c', type: 'string', array: true, nargs: 1, default: [], describe: 'key=value, repeatable (retentionMs, retention.ms, segmentBytes, ...)' })
           .example('$0 topic create orders -p 6', 'six partitions')
           .example('$0 topic create audit -c retention.ms=86400000 -c segmentBytes=67108864', 'one day of retention, 64 MiB segments'),
       (args) =>
@@ -143,8 +143,8 @@ export function topicCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (c) =>
         c
           .positional('topic', { type: 'string', demandOption: true })
-          .option('config', { alias: 'c', type: 'string', array: true, default: [], describe: 'key=value to set, repeatable' })
-          .option('delete', { alias: 'd', type: 'string', array: true, default: [], describe: 'key to reset to the broker default, repeatable' })
+          .option('config', { alias: 'c', type: 'string', array: true, nargs: 1, default: [], describe: 'key=value to set, repeatable' })
+          .option('delete', { alias: 'd', type: 'string', array: true, nargs: 1, default: [], describe: 'key to reset to the broker default, repeatable' })
           .option('partitions', { alias: 'p', type: 'number', describe: 'grow to this many partitions (never fewer)' })
           .example('$0 topic alter orders -c retention.ms=3600000', 'keep one hour')
           .example('$0 topic alter orders -d retentionMs', 'back to the broker default')
@@ -163,5 +163,9 @@ export function topicCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
           else await outLine(`altered topic ${d.name}: ${d.partitions.length} partition(s)`)
         }),
     )
+    .example('$0 topic create orders -p 3 -c retention.ms=86400000', 'three partitions, one day of retention')
+    .example('$0 topic list', 'every topic with its partitions, records and size')
+    .example('$0 topic describe orders', 'config in force and per-partition offsets, size, segments')
+    .example('$0 topic alter orders -p 6', 'grow to six partitions')
     .demandCommand(1, 'name a topic subcommand: create, list, describe, delete or alter')
 }
