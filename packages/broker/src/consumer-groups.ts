@@ -84,6 +84,9 @@ export class ConsumerGroups {
   readonly offsets: OffsetStore
   private readonly consumers = new Set<Consumer>()
   private foreign: ForeignGroups | null = null
+  /** What this process last published of each group's members (see publishMembers). */
+  private readonly published = new Map<string, string>()
+  private publisher: NodeJS.Timeout | null = null
 
   constructor(
     store: MetadataStore,
@@ -100,6 +103,35 @@ export class ConsumerGroups {
   /** Let the Kafka wire coordinator's groups show in describe and list, and keep them apart. */
   attachForeign(foreign: ForeignGroups): void {
     this.foreign = foreign
+    this.startPublishing()
+  }
+
+  /**
+   * Members live in this process's memory; other processes (a `samsa group describe` beside a
+   * service) see them through a snapshot in LMDB, rewritten when it changes, at most once a second.
+   */
+  private startPublishing(): void {
+    if (this.publisher !== null || this.broker.readOnly) return
+    this.publisher = setInterval(() => void this.publishMembers().catch(() => undefined), 1000)
+    this.publisher.unref()
+  }
+
+  async publishMembers(clear = false): Promise<void> {
+    const ids = new Set<string>([...this.coordinator.groupIds(), ...(this.foreign?.groupIds() ?? []), ...this.published.keys()])
+    for (const groupId of ids) {
+      const foreign = this.foreign?.members(groupId) ?? []
+      const live = this.coordinator.describe(groupId)
+      const members = clear ? [] : foreign.length > 0 ? foreign : (live?.members ?? [])
+      const state = foreign.length > 0 ? (this.foreign?.state(groupId) ?? 'Stable') : (live?.state ?? 'Empty')
+      const key = members.length === 0 ? '' : JSON.stringify([state, members])
+      if ((this.published.get(groupId) ?? '') === key) continue
+      this.published.set(groupId, key)
+      await this.offsets.setLive(
+        groupId,
+        members.length === 0 ? null : { pid: process.pid, state, members, publishedAt: this.broker.now() },
+        foreign.length > 0 ? 'consumer' : 'embedded',
+      )
+    }
   }
 
   /** Embedded members, to keep wire clients out of embedded groups. */
@@ -125,6 +157,7 @@ export class ConsumerGroups {
     }
     const consumer = new Consumer(host, options)
     this.consumers.add(consumer)
+    this.startPublishing()
     return consumer
   }
 
@@ -158,7 +191,9 @@ export class ConsumerGroups {
     const foreignMembers = this.foreign?.members(groupId) ?? []
     // A group that left nothing behind (no commits) and has no members is gone, as in Kafka.
     if (record === undefined && (live === null || live.members.length === 0) && foreignMembers.length === 0) throw new UnknownGroupError(groupId)
-    const members = foreignMembers.length > 0 ? foreignMembers : (live?.members ?? [])
+    // Members served by another process (this one is a reader beside it), while it is alive.
+    const elsewhere = record?.live !== undefined && record.live.pid !== process.pid && isAlive(record.live.pid) ? record.live : null
+    const members = foreignMembers.length > 0 ? foreignMembers : (live?.members.length ? live.members : (elsewhere?.members ?? []))
     const partitions = new Map<string, GroupPartitionLag>()
     for (const c of this.offsets.list(groupId)) {
       const lag = this.lagOf(c.topic, c.partition, c)
@@ -174,7 +209,14 @@ export class ConsumerGroups {
       }
     }
     const list = [...partitions.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
-    const state: GroupState = foreignMembers.length > 0 ? (this.foreign?.state(groupId) ?? 'Stable') : members.length > 0 ? (live?.state ?? 'Stable') : 'Empty'
+    const state: GroupState =
+      foreignMembers.length > 0
+        ? (this.foreign?.state(groupId) ?? 'Stable')
+        : live?.members.length
+          ? live.state
+          : elsewhere !== null
+            ? (elsewhere.state as GroupState)
+            : 'Empty'
     return {
       groupId,
       state,
@@ -269,6 +311,20 @@ export class ConsumerGroups {
   /** Close every consumer (each commits what it processed and leaves), then the coordinator. */
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)))
+    if (this.publisher !== null) {
+      clearInterval(this.publisher)
+      this.publisher = null
+      await this.publishMembers(true).catch(() => undefined)
+    }
     this.coordinator.close()
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -35,6 +35,18 @@ export interface GroupRecord {
   protocolType: 'embedded' | 'consumer'
   createdAt: number
   updatedAt: number
+  /**
+   * The members as the process serving them last published them, so `samsa group describe` in
+   * another process can show them. Only believed while that process is alive.
+   */
+  live?: LiveMembership
+}
+
+export interface LiveMembership {
+  pid: number
+  state: string
+  members: { memberId: string; clientId: string; assignment: { topic: string; partition: number }[] }[]
+  publishedAt: number
 }
 
 type OffsetKey = [string, string, number]
@@ -129,6 +141,21 @@ export class OffsetStore {
         updatedAt: timestamp,
       })
       options.state?.(tx)
+    })
+  }
+
+  /** Publish (or, with null, clear) the live members of a group for other processes to see. */
+  async setLive(groupId: string, live: LiveMembership | null, protocolType: GroupRecord['protocolType']): Promise<void> {
+    if (this.store.readOnly) return
+    await this.store.transaction(() => {
+      const existing = this.groups.get(groupId)
+      if (existing === undefined && live === null) return
+      const now = this.now()
+      const record: GroupRecord = existing ?? { groupId, protocolType, createdAt: now, updatedAt: now }
+      const next: GroupRecord = { ...record }
+      if (live === null) delete next.live
+      else next.live = live
+      void this.groups.put(groupId, next)
     })
   }
 

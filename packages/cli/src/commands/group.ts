@@ -2,7 +2,6 @@
 import type { Argv } from 'yargs'
 import { withBroker } from '../broker-access.js'
 import { resolveDataDir } from '../data-dir.js'
-import { liveWriterPid } from '../live-writer.js'
 import { UsageError } from '../errors.js'
 import type { GlobalArgs } from '../main.js'
 import { parseTime } from '../offset-spec.js'
@@ -21,13 +20,6 @@ interface ResetArgs extends GroupArgs {
   execute: boolean
 }
 
-function membersNote(pid: number): string {
-  return (
-    `note: process ${pid} is writing this data directory; members of groups it runs live in its memory and do not show ` +
-    'here (committed offsets do, as of their last commit)'
-  )
-}
-
 export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
   return y
     .command<GlobalArgs>(
@@ -37,12 +29,10 @@ export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (args) =>
         withBroker(args, 'read', async (broker) => {
           const groups = await broker.listGroups()
-          const writer = liveWriterPid(resolveDataDir(args.dataDir))
-          if (args.json) for (const g of groups) await outJson(writer === null ? g : { ...g, membersVisible: false, writerPid: writer })
+          if (args.json) for (const g of groups) await outJson(g)
           else if (groups.length === 0) await outLine('no consumer groups')
           else {
             await outLine(table(['GROUP', 'STATE', 'MEMBERS', 'PROTOCOL-TYPE'], groups.map((g) => [g.groupId, g.state, g.members, g.protocolType])))
-            if (writer !== null) await outLine(`\n${membersNote(writer)}`)
           }
         }),
     )
@@ -53,15 +43,22 @@ export function groupCommand(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (args) =>
         withBroker(args, 'read', async (broker) => {
           const d = await broker.describeGroup(args.group)
-          const writer = liveWriterPid(resolveDataDir(args.dataDir))
           if (args.json) {
-            await outJson(writer === null ? d : { ...d, membersVisible: false, writerPid: writer })
+            await outJson(d)
             return
           }
           const owner = new Map<string, string>()
           for (const m of d.members) for (const tp of m.assignment) owner.set(`${tp.topic}\u0000${tp.partition}`, m.memberId)
           await outLine(`GROUP ${d.groupId}  STATE ${d.state}  MEMBERS ${d.members.length}`)
-          if (writer !== null) await outLine(membersNote(writer))
+          if (d.members.length > 0) {
+            await outLine('')
+            await outLine(
+              table(
+                ['MEMBER', 'CLIENT-ID', 'PARTITIONS'],
+                d.members.map((m) => [m.memberId, m.clientId, m.assignment.map((tp) => `${tp.topic}-${tp.partition}`).join(',') || '-']),
+              ),
+            )
+          }
           await outLine('')
           await outLine(
             table(
