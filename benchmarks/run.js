@@ -19,6 +19,7 @@ import { runMicro } from './micro.js'
 import { runSuite } from './suite.js'
 import { brokerWorkloads } from './workloads/broker.js'
 import { groupCommitWorkloads } from './workloads/group-commit.js'
+import { kafkaWireWorkloads } from './workloads/kafka-wire.js'
 import { limitWorkloads } from './workloads/limit.js'
 import { lmdbWorkloads } from './workloads/lmdb.js'
 import { recoveryWorkloads } from './workloads/recovery.js'
@@ -47,6 +48,7 @@ const config = args.quick
       appendRecords: { 100: 200_000, 1024: 40_000 },
       peerRecords: { 100: 50_000, 1024: 20_000 },
       redisRecords: { 100: 10_000, 1024: 5_000 },
+      wireRecords: 30_000,
       recoveryBytes: 64 * MiB,
       groupCommitSeconds: 0.25,
       fsyncSeconds: 0.25,
@@ -57,6 +59,7 @@ const config = args.quick
       appendRecords: { 100: 2_000_000, 1024: 400_000 },
       peerRecords: { 100: 500_000, 1024: 200_000 },
       redisRecords: { 100: 200_000, 1024: 50_000 },
+      wireRecords: 500_000,
       recoveryBytes: 1024 * MiB,
       groupCommitSeconds: 2,
       fsyncSeconds: 2,
@@ -105,6 +108,7 @@ async function main() {
       recoveryWorkloads(ctx),
       groupCommitWorkloads(ctx),
       brokerWorkloads(ctx, loadedBroker),
+      kafkaWireWorkloads(ctx, loadedBroker),
       lmdbWorkloads(ctx),
       sqliteWorkloads(ctx),
       redisWorkloads(ctx),

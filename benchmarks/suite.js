@@ -6,12 +6,13 @@
  * A module gives a group: { name, skip?, setup?, teardown?, rows }. A row is
  * { id, system, section, label, valueSize, kind: 'write'|'read'|'fsync', setup?, round, teardown? }
  * whose setup may return { skip: reason }, and whose round returns
- * { records, bytes, seconds, fsyncs?, p50?, p99?, extra? }.
+ * { records, bytes, seconds, fsyncs?, p50?, p99?, extra? }. A row may name the id of its
+ * `counterpart` (a Kafka-wire row its embedded equivalent): the summary divides the two rates.
  */
 import { median } from './lib/stats.js'
 
 export const SECTIONS = ['write', 'read', 'recovery', 'group commit']
-const SYSTEMS = ['Limit', 'Samsa', 'Samsa broker', 'LMDB', 'SQLite', 'Redis Streams']
+const SYSTEMS = ['Limit', 'Samsa', 'Samsa broker', 'Samsa via KafkaJS', 'Samsa via kcat', 'LMDB', 'SQLite', 'Redis Streams']
 
 function order(row) {
   return [SECTIONS.indexOf(row.section), row.section === 'group commit' ? 0 : row.valueSize, SYSTEMS.indexOf(row.system)]
@@ -38,6 +39,7 @@ function summarize(row, results) {
     perBatchSync: row.perBatchSync ?? null,
     throughput: row.throughput ?? true,
     note: row.note ?? null,
+    counterpartId: row.counterpart ?? null,
     rounds: ok.length,
     recordsPerSec: median(rates),
     mbPerSec: median(ok.map((r) => r.bytes / r.seconds / 1e6)),
@@ -71,6 +73,11 @@ function addRatios(rows) {
     if (row.extra?.writeSeconds && l?.extra?.writeSeconds) {
       // The write phase alone, against the limit's writeSync phase alone (no fdatasync on either side).
       row.writePhaseRatio = l.extra.writeSeconds / l.records / (row.extra.writeSeconds / row.records)
+    }
+    if (row.counterpartId) {
+      const c = rows.find((r) => r.id === row.counterpartId)
+      row.ratioToCounterpart = c?.recordsPerSec && row.recordsPerSec ? row.recordsPerSec / c.recordsPerSec : null
+      row.counterpartLabel = c ? c.label.split(',')[0] : null
     }
     if (row.fsyncsPerSec !== null && row.system !== 'Limit') {
       const f = limit('fsync')
@@ -140,6 +147,7 @@ export async function runSuite(groups, { rounds, log = console.log }) {
         label: row.label,
         valueSize: row.valueSize,
         kind: row.kind,
+        counterpartId: row.counterpart ?? null,
         skipped: row.skipped,
       })
     }

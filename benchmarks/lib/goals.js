@@ -1,4 +1,4 @@
-/** The goals of issues 3, 4, 5 and 7, checked against one run's rows. */
+/** The goals of issues 3, 4, 5, 7 and 8, checked against one run's rows. */
 
 const byId = (rows, id) => rows.find((r) => r.id === id && r.recordsPerSec != null) ?? null
 
@@ -59,6 +59,26 @@ export function checkGoals(rows) {
     const row = byId(rows, id)
     goals.push(
       goal(text, row, row?.recordsPerSec >= min && (p99 === null || row.p99Ms <= p99), row && `${K(row.recordsPerSec)}, p99 ${row.p99Ms?.toFixed(2)} ms`),
+    )
+  }
+
+  // Issue 8: each Kafka-wire row at no less than half the rate of the same workload embedded.
+  for (const row of rows.filter((r) => r.counterpartId)) {
+    const name = `Kafka wire, ${row.system.replace(/^Samsa via /, '')}: ${row.label.split(',')[0]}, 100 B >= 50% of embedded ${row.counterpartLabel ?? row.counterpartId}`
+    if (row.skipped || row.recordsPerSec == null) {
+      goals.push({ name, status: row.skipped ? `not measured: ${row.skipped}` : 'not measured', measured: '–' })
+      continue
+    }
+    const cp = rows.find((r) => r.id === row.counterpartId)
+    goals.push(
+      goal(
+        name,
+        row,
+        row.ratioToCounterpart >= 0.5,
+        row.ratioToCounterpart == null
+          ? `${M(row.recordsPerSec)}; embedded not measured`
+          : `${M(row.recordsPerSec)} = ${(row.ratioToCounterpart * 100).toFixed(0)}% of ${M(cp.recordsPerSec)}`,
+      ),
     )
   }
 

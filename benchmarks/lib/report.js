@@ -9,6 +9,8 @@ const SECTION_TITLES = {
   'group commit': "Durable appends: group commit (100 B values)",
 }
 
+const fmtPct = (x) => `${Math.round(x * 100)}%`
+
 function notes(row) {
   const out = []
   if (row.skipped) return row.skipped
@@ -20,6 +22,16 @@ function notes(row) {
   }
   if (row.ratioToFsyncLimit) out.push(`${fmtRatio(row.ratioToFsyncLimit)} the disk's fdatasync/s`)
   if (row.section === 'recovery' && row.extra?.openMs != null) out.push(`open ${fmtMs(row.extra.openMs)} ms`)
+  if (row.counterpartId) out.push(`**${fmtRatio(row.ratioToCounterpart)} embedded** ${row.counterpartLabel ?? row.counterpartId}`)
+  if (row.extra?.serverCpu != null) {
+    const cpu = [`server CPU ${fmtPct(row.extra.serverCpu)}`]
+    if (row.extra.clientCpu != null) cpu.push(`client CPU ${fmtPct(row.extra.clientCpu)}`)
+    out.push(`${cpu.join(', ')} of the wall time`)
+  }
+  if (row.extra?.startupSeconds != null) {
+    out.push(`whole command ${fmtRate(row.extra.wholeRecordsPerSec)} rec/s; ${fmtMs(row.extra.startupSeconds * 1000)} ms on an empty input taken out`)
+  }
+  if (row.extra?.firstBatchMs != null) out.push(`first batch after ${fmtMs(row.extra.firstBatchMs)} ms (group join, first fetch)`)
   if (row.note) out.push(row.note)
   return out.join('; ')
 }
@@ -43,6 +55,7 @@ export function renderMarkdown(result) {
     '**How to read it.** records/s counts records (values) per second; MB/s is value bytes per second (file bytes for the limit and recovery rows). Every read row touches each value it gets (its length and its last byte).',
     '"vs limit" divides a row\'s records/s by the limit of its kind at the same value size, measured in this run: writes by `fs.writeSync` of the bytes Samsa stores for those records in 1 MiB chunks plus one `fdatasync`; reads and recovery by `fs.readSync` of those bytes in 1 MiB chunks from the page cache; the fdatasync row by itself.',
     'Samsa append rows with flush `never`/`interval` include one final `fdatasync` in their time, as the limit does; "write phase alone" compares the appends with the `writeSync` calls, neither side counting that fdatasync.',
+    `Kafka-wire rows (Samsa via KafkaJS, via kcat: ${config.wireRecords?.toLocaleString('en-US') ?? '–'} x 100 B records per round over loopback to \`broker.listen()\` in the harness's process, the client in a process of its own) give their rate over that of their embedded counterpart, the same workload on the same broker in the same run ("× embedded"), and the CPU time of the server (the harness's process) and of the client over the wall time. kcat rows take out the time of the same command on an empty input (start-up), measured each round.`,
     '',
   )
 

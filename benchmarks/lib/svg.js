@@ -8,6 +8,8 @@ const COLORS = {
   Limit: '#8a8f98',
   Samsa: '#1f5fbf',
   'Samsa broker': '#5a8fe0',
+  'Samsa via KafkaJS': '#7b5cc4',
+  'Samsa via kcat': '#a58be0',
   LMDB: '#d9822b',
   SQLite: '#2f9e5b',
   'Redis Streams': '#d64545',
@@ -70,7 +72,7 @@ export function renderSvg(result) {
     grid.push(`<text x="${gx}" y="${y + 16}" class="a" text-anchor="middle">${axisLabel(d)}</text>`)
   }
   const legend = Object.entries(COLORS)
-    .map(([name, color], i) => `<rect x="${8 + i * 150}" y="40" width="12" height="12" fill="${color}"/><text x="${24 + i * 150}" y="50" class="l">${esc(name)}</text>`)
+    .map(([name, color], i) => `<rect x="${8 + i * 124}" y="40" width="12" height="12" fill="${color}"/><text x="${24 + i * 124}" y="50" class="l">${esc(name)}</text>`)
     .join('')
   const m = result.machine
   const title = `Samsa vs the disk's limit and peers: records/s (log scale), ${result.config.quick ? 'quick' : 'full'} run, median of ${result.config.rounds} rounds`
