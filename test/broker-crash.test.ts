@@ -21,22 +21,12 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Broker } from '@samsa/broker'
+import { prng as random } from '../packages/log/src/test-support/storage-fixtures.js'
 
 const ROUNDS = Number(process.env.BROKER_CRASH_ROUNDS ?? 4)
 const SEED = Number(process.env.BROKER_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const CHILD = fileURLToPath(new URL('./fixtures/broker-crash-child.mjs', import.meta.url))
 const value = (p: number, i: number) => `p${p}-${i}-${'x'.repeat(60)}`
-
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-broker-crash-'))
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }))

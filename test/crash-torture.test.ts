@@ -19,6 +19,7 @@ import { crc32 } from 'node:zlib'
 import { afterAll, expect, it } from 'vitest'
 import { Log } from '@samsa/log'
 import { batchLength, batchRecords, parseKey, recordKey, recordValue } from './fixtures/torture-records.mjs'
+import { prng as random } from '../packages/log/src/test-support/storage-fixtures.js'
 
 const ROUNDS = Number(process.env.TORTURE_ROUNDS ?? 20)
 const SEED = Number(process.env.TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -44,17 +45,6 @@ interface ChildRun {
   opened: boolean
   signal: NodeJS.Signals | null
   code: number | null
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-torture-'))

@@ -30,6 +30,7 @@ import {
 } from './record-batch.js'
 import { fixtureBatches, fixtureBytes, loadFetchResponse, loadProduceRequest } from './test-support/kafka-fixtures.js'
 import { writeVarint } from './varint.js'
+import { prng } from './test-support/storage-fixtures.js'
 
 // kafkajs 2.2.4 (CommonJS): its RecordBatch v0 encoder/decoder are the cross-check.
 const require = createRequire(import.meta.url)
@@ -45,18 +46,6 @@ const { KafkaJSNotImplemented } = require('kafkajs/src/errors')
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Rand = () => number
 

@@ -17,6 +17,7 @@ import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE } from './checkpoint.js'
 import { defaultIO, type FileIO } from './file-io.js'
 import { Log, type LogOptions } from './log.js'
 import type { RecordInput } from './record-batch.js'
+import { prng as random } from './test-support/storage-fixtures.js'
 
 const T0 = 1_700_000_000_000
 const OPTIONS: LogOptions = { segmentBytes: 4096, indexIntervalBytes: 256, flush: 'never' }
@@ -40,18 +41,6 @@ afterEach(async () => {
   for (const log of opened.splice(0)) await log.close().catch(() => {})
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
 })
-
-/** A small deterministic generator, so every random damage can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function randomBytes(rand: () => number, n: number): Buffer {
   const b = Buffer.alloc(n)

@@ -10,23 +10,12 @@ import {
   writeVarint,
   writeVarlong,
 } from './varint.js'
+import { prng } from './test-support/storage-fixtures.js'
 
 // kafkajs is CommonJS and its Encoder/Decoder are internal modules: reach them with require.
 const require = createRequire(import.meta.url)
 const KafkaEncoder = require('kafkajs/src/protocol/encoder')
 const KafkaDecoder = require('kafkajs/src/protocol/decoder')
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const INT32_MIN = -(2 ** 31)
 const INT32_MAX = 2 ** 31 - 1
