@@ -31,6 +31,9 @@ import { FileCache } from './file-cache.js'
 import { defaultIO, type FileIO } from './file-io.js'
 import { acquireLock } from './lock.js'
 import {
+  BATCH_HEADER_SIZE,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   encodeBatch,
@@ -724,19 +727,36 @@ export class Log {
       const position = seg.findPosition(offset, end)
       this.trackIndexes(seg)
       if (position < 0) continue
-      let runEnd = position
+      // One read of what the byte budget allows, cut at the last whole batch in memory: every
+      // byte is read once (a header scan first would read large batches twice).
+      let buf = seg.readBytes(position, Math.min(end - position, Math.max(maxBytes - consumed, BATCH_HEADER_SIZE)))
+      let at = 0
       let full = false
-      const walked = seg.walk(position, end, false, (buf, at, filePos, size) => {
+      while (at + BATCH_HEADER_SIZE <= buf.length) {
+        const size = buf.readInt32BE(at + LENGTH_OFFSET) + LOG_OVERHEAD
+        if (size < BATCH_HEADER_SIZE || position + at + size > end) {
+          throw new CorruptBatchError(`batch length ${size - LOG_OVERHEAD} is out of bounds`, seg.logFile, position + at)
+        }
         if (readInt64(buf, at) >= hw || (consumed > 0 && consumed + size > maxBytes)) {
           full = true
-          return false
+          break
+        }
+        if (at + size > buf.length) {
+          // Only the first batch may exceed the budget (a fetch always returns at least one).
+          if (consumed > 0 || at > 0) {
+            full = true
+            break
+          }
+          buf = seg.readBytes(position, size)
+          if (buf.length < size) throw new CorruptBatchError(`truncated batch: ${buf.length} of ${size} bytes present`, seg.logFile, position)
         }
         consumed += size
-        runEnd = filePos + size
-        return true
-      })
-      if (walked.problem !== null) throw new CorruptBatchError(walked.problem, seg.logFile, walked.position)
-      if (runEnd > position) out.push(seg.readBytes(position, runEnd - position))
+        at += size
+      }
+      if (at > 0) out.push(buf.subarray(0, at))
+      // Stopped inside this segment (the budget ran out): the rest waits for the next fetch. (With
+      // under a header of budget left no later batch could fit anyway; this says so outright.)
+      if (at < buf.length) full = true
       if (full || consumed >= maxBytes) break
     }
     return out

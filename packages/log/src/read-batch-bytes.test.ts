@@ -3,6 +3,8 @@
  * checked against the bytes of the .log files themselves.
  */
 import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OffsetOutOfRangeError } from './errors.js'
 import { Log } from './log.js'
@@ -73,5 +75,47 @@ describe('Log.readBatchBytes', () => {
     expect(got.length).toBe(batch.length)
     expect(Number(got.readBigInt64BE(0))).toBe(4)
     expect(got.subarray(8).equals(batch.subarray(8))).toBe(true)
+  })
+})
+
+describe('readBatchBytes, fetched repeatedly', () => {
+  it('walks a multi-segment log exactly once under random byte budgets, whole batches only', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-rbb-walk-'))
+    try {
+      const log = await Log.open(dir, { segmentBytes: 4096 })
+      let seed = 11
+      const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+      for (let i = 0; i < 300; i++) {
+        const n = 1 + Math.floor(rand() * 5)
+        await log.append(Array.from({ length: n }, () => ({ value: Buffer.alloc(Math.floor(rand() * 400), 1) })))
+      }
+      expect(log.segmentCount).toBeGreaterThan(5)
+      for (let trial = 0; trial < 20; trial++) {
+        let next = 0
+        const seen: number[] = []
+        while (next < log.highWatermark) {
+          const maxBytes = 1 + Math.floor(rand() * 3000)
+          const chunks = log.readBatchBytes(next, maxBytes)
+          let bytes = 0
+          let batches = 0
+          for (const chunk of chunks) {
+            bytes += chunk.length
+            for (let at = 0; at < chunk.length; ) {
+              const { header, records } = decodeBatch(chunk.subarray(at, at + chunk.readInt32BE(at + 8) + 12))
+              for (const r of records) if (r.offset >= next) seen.push(r.offset)
+              at += header.size
+              batches++
+            }
+          }
+          expect(batches).toBeGreaterThan(0)
+          if (batches > 1) expect(bytes).toBeLessThanOrEqual(maxBytes)
+          next = seen[seen.length - 1] + 1
+        }
+        expect(seen).toEqual(Array.from({ length: log.highWatermark }, (_, i) => i))
+      }
+      await log.close()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
