@@ -79,9 +79,6 @@ export class MetadataStore {
   async transaction<T>(fn: () => T): Promise<T> {
     const result = await this.root.transaction(fn)
     await this.root.flushed
-    // lmdb-js renews its read snapshot lazily; a read right after this commit (the next owner of
-    // a partition reading the offset just committed on revocation) must see it.
-    this.root.resetReadTxn()
     return result
   }
 

@@ -687,7 +687,7 @@ export class Log {
     let from = offset
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]
-      const end = this.visibleEnd(seg)
+      const end = seg.size
       const position = seg.findPosition(from, end)
       this.trackIndexes(seg)
       if (position >= 0) {
@@ -723,7 +723,7 @@ export class Log {
     let consumed = 0
     for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < hw; i++) {
       const seg = this.segments[i]
-      const end = this.visibleEnd(seg)
+      const end = seg.size
       const position = seg.findPosition(offset, end)
       this.trackIndexes(seg)
       if (position < 0) continue
@@ -762,10 +762,6 @@ export class Log {
     return out
   }
 
-  /** Bytes of `seg` that may be read: batches below the high watermark, which readRecords enforces. */
-  private visibleEnd(seg: Segment): number {
-    return seg.size
-  }
 
   /** The first offset whose timestamp is >= `timestamp`, or null if there is none. */
   async offsetForTimestamp(timestamp: number): Promise<number | null> {
@@ -781,7 +777,7 @@ export class Log {
         continue
       }
       // Records below the log start are gone even where their batch remains: look past them.
-      const found = seg.findByTimestamp(timestamp, this.visibleEnd(seg), this._highWatermark, this._logStartOffset)
+      const found = seg.findByTimestamp(timestamp, seg.size, this._highWatermark, this._logStartOffset)
       this.trackIndexes(seg)
       if (found !== null) return found.offset
     }
