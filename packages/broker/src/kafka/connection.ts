@@ -4,8 +4,14 @@
  * Requests of a connection are served one at a time, in the order they arrived, as Kafka's broker
  * serves them (it mutes a channel until its response is sent). That alone keeps the responses in
  * order, including behind a Fetch that long-polls, and keeps a producer's batches in order in the
- * log. Frames that arrive meanwhile wait in a queue; past QUEUE_HIGH the socket stops being read
- * (TCP pushes back on the client) until the queue drains below QUEUE_LOW.
+ * log. The one exception is a run of requests the processor says may overlap (Produce: its batches
+ * are handed to the log before its first await): the next of them starts while the one before
+ * still waits (for the fsync of acks -1), so they share syncs, and their responses are written in
+ * the order the requests came. A request that may not overlap starts only once everything before
+ * it is answered, and nothing starts behind it until it is.
+ *
+ * Frames that arrive meanwhile wait in a queue; past QUEUE_HIGH frames queued or started the
+ * socket stops being read (TCP pushes back on the client) until they drop below QUEUE_LOW.
  *
  * A frame that cannot be parsed ends the connection after the requests before it are answered:
  * its byte stream has lost its framing, or the client speaks something else. That is logged in one
@@ -17,13 +23,31 @@ import { FrameDecoder } from './frame.js'
 
 const QUEUE_HIGH = 64
 const QUEUE_LOW = 16
+/** Overlapping requests started and not yet answered, at most. */
+const MAX_STARTED = 16
+
+type Outcome = Buffer[] | null | 'close'
 
 /** What a connection asks of its server for each frame. */
 export interface FrameProcessor {
-  /** The response frame to write, null for none (acks 0), or 'close' to end the connection. */
-  process(frame: Buffer, conn: Connection): Promise<Buffer[] | null | 'close'>
+  /**
+   * The response frame to write, null for none (acks 0), or 'close' to end the connection. Must
+   * not reject (a rejection is taken for a bug: the connection ends).
+   */
+  process(frame: Buffer, conn: Connection): Promise<Outcome>
+  /**
+   * Whether this frame's request may start while the requests before it are still being served
+   * (they may too): only for requests that do everything whose order matters synchronously,
+   * within process() before it returns.
+   */
+  mayOverlap(frame: Buffer): boolean
   log(line: string): void
   closed(conn: Connection): void
+}
+
+interface Started {
+  outcome: Promise<Outcome>
+  overlaps: boolean
 }
 
 export class Connection {
@@ -35,9 +59,11 @@ export class Connection {
   private readonly abort = new AbortController()
   private readonly decoder: FrameDecoder
   private readonly queue: Buffer[] = []
-  private busy = false
+  /** Requests started and not yet answered, oldest first: their responses go out in this order. */
+  private readonly started: Started[] = []
+  private answering = false
   private paused = false
-  /** No more requests are taken: end the socket once the current one is answered. */
+  /** No more requests are taken: end the socket once the current ones are answered. */
   private ending = false
   private gone = false
   private idleWaiters: (() => void)[] = []
@@ -60,7 +86,7 @@ export class Connection {
 
   /** Not serving a request and nothing queued. */
   get idle(): boolean {
-    return !this.busy && this.queue.length === 0
+    return this.started.length === 0 && !this.answering && this.queue.length === 0
   }
 
   private onData(chunk: Buffer): void {
@@ -75,39 +101,67 @@ export class Connection {
       return
     }
     for (const f of frames) this.queue.push(f)
-    if (this.queue.length >= QUEUE_HIGH && !this.paused) {
+    this.advance()
+    if (this.queue.length + this.started.length >= QUEUE_HIGH && !this.paused) {
       this.paused = true
       this.socket.pause()
     }
-    void this.pump()
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy) return
-    this.busy = true
+  /** Start the queued requests that may start now, then answer what has started. */
+  private advance(): void {
+    while (this.queue.length > 0 && !this.gone) {
+      const n = this.started.length
+      let overlaps = false
+      if (n > 0) {
+        // Behind requests still being served, only a request that may overlap them, behind ones
+        // that may be overlapped, and not too many.
+        if (n >= MAX_STARTED || !this.started[n - 1].overlaps) break
+        overlaps = this.server.mayOverlap(this.queue[0])
+        if (!overlaps) break
+      } else {
+        overlaps = this.server.mayOverlap(this.queue[0])
+      }
+      const frame = this.queue.shift()!
+      const outcome = this.server.process(frame, this).catch((err): Outcome => {
+        // process() answers errors itself; this is a bug, not a client's fault: still no crash.
+        this.server.log(`kafka: connection ${this.remote} failed: ${errorLine(err)}`)
+        return 'close'
+      })
+      this.started.push({ outcome, overlaps })
+    }
+    if (this.paused && this.queue.length + this.started.length < QUEUE_LOW && !this.ending) {
+      this.paused = false
+      this.socket.resume()
+    }
+    if (this.started.length > 0 && !this.answering) void this.answer()
+  }
+
+  /** Write the responses of the started requests in order, starting more as room is made. */
+  private async answer(): Promise<void> {
+    this.answering = true
     try {
-      while (this.queue.length > 0 && !this.gone) {
-        const frame = this.queue.shift()!
-        if (this.paused && this.queue.length < QUEUE_LOW && !this.ending) {
-          this.paused = false
-          this.socket.resume()
-        }
-        const out = await this.server.process(frame, this)
+      while (this.started.length > 0 && !this.gone) {
+        const out = await this.started[0].outcome
+        this.started.shift()
         if (out === 'close') {
+          // Requests started behind it go unanswered: the client retries them, as after any drop.
+          this.started.length = 0
           this.endAfterQueue(true)
           break
         }
         if (out !== null) await this.write(out)
         this.lastActivity = Date.now()
+        this.advance()
       }
-    } catch (err) {
-      // process() answers errors itself; this is a bug, not a client's fault: still no crash.
-      this.server.log(`kafka: connection ${this.remote} failed: ${errorLine(err)}`)
-      this.endAfterQueue(true)
     } finally {
-      this.busy = false
-      if (this.ending && !this.gone) this.socket.end()
-      for (const w of this.idleWaiters.splice(0)) w()
+      this.answering = false
+      // Gone: what is still being served has no one to answer (each outcome catches its own errors).
+      if (this.gone) this.started.length = 0
+      if (this.started.length === 0) {
+        if (this.ending && !this.gone) this.socket.end()
+        for (const w of this.idleWaiters.splice(0)) w()
+      }
     }
   }
 
@@ -135,8 +189,8 @@ export class Connection {
     this.ending = true
     if (dropQueue) this.queue.length = 0
     this.socket.pause()
-    if (!this.busy && this.queue.length === 0 && !this.gone) this.socket.end()
-    else void this.pump()
+    if (this.started.length === 0 && !this.answering && this.queue.length === 0 && !this.gone) this.socket.end()
+    else this.advance()
   }
 
   /** For the idle timeout. */
@@ -146,7 +200,7 @@ export class Connection {
   }
 
   /**
-   * Server shutdown: take no more requests, cut long polls short, answer the request in flight,
+   * Server shutdown: take no more requests, cut long polls short, answer the requests in flight,
    * then end. Requests queued behind it are dropped (the client retries them elsewhere or later).
    */
   async close(timeoutMs: number): Promise<void> {
@@ -154,7 +208,7 @@ export class Connection {
     this.queue.length = 0
     this.socket.pause()
     this.abort.abort()
-    if (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    if (this.started.length > 0 || this.answering) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
     if (this.gone) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

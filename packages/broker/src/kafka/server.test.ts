@@ -195,6 +195,47 @@ describe('connections', () => {
     expect(f.body.responses[0].partitions[0]).toMatchObject({ errorCode: 0, highWatermark: '0', messages: [] })
   })
 
+  it('starts Produce requests in a row without waiting for the fsync of the one before (acks -1), keeps their batches and responses in order, and starts nothing behind another API until it is answered', async () => {
+    const s = await start()
+    await s.broker.createTopic('t')
+    const log = s.broker.getPartition('t', 0).log
+    const wire = await KafkaJSWire.connect(s.port)
+    cleanups.push(() => wire.destroy())
+    const produce = (i: number) =>
+      wire.encode('produce', 7, { acks: -1, timeout: 1000, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ value: `m${i}` }, { value: `m${i}b` }] }] }] })
+    const requests = [await produce(0), await produce(1), await produce(2), await wire.encode('apiVersions', 2, {}), await produce(3), await produce(4)]
+    const answers = requests.map((r) => wire.expect(r.correlationId, (b) => r.response.decode(b)))
+    // The log's end when the first response reaches the client: every Produce before the
+    // ApiVersions was already appended, as they all started at once (one at a time, the third
+    // would start only after the fsync of the second).
+    let endAtFirstResponse = -1
+    wire.socket.once('data', () => (endAtFirstResponse = log.logEndOffset))
+    wire.write(Buffer.concat(requests.map((r) => r.wire))) // one write: the frames arrive together
+    const bodies = (await Promise.all(answers)).map((a) => a.body)
+    expect(endAtFirstResponse).toBeGreaterThanOrEqual(6)
+    expect(wire.arrivals).toEqual(requests.map((r) => r.correlationId))
+    const baseOffsets = bodies.filter((b) => b.topics !== undefined).map((b) => b.topics[0].partitions[0])
+    expect(baseOffsets).toEqual([0, 2, 4, 6, 8].map((o) => expect.objectContaining({ errorCode: 0, baseOffset: String(o) })))
+    const records = await log.read(0)
+    expect(records.map((r) => r.value?.toString())).toEqual([0, 1, 2, 3, 4].flatMap((i) => [`m${i}`, `m${i}b`]))
+  })
+
+  it('starts no Produce behind a Fetch that long-polls until the Fetch is answered', async () => {
+    const s = await start()
+    await s.broker.createTopic('t')
+    await s.broker.createTopic('idle')
+    const wire = await KafkaJSWire.connect(s.port)
+    cleanups.push(() => wire.destroy())
+    const fetch = wire.send('fetch', 11, { replicaId: -1, maxWaitTime: 300, minBytes: 1, maxBytes: 1024, topics: [{ topic: 'idle', partitions: [{ partition: 0, fetchOffset: '0', maxBytes: 1024 }] }] })
+    await until(() => (s.server.requestCounts.get(1) ?? 0) === 1)
+    const produce = wire.send('produce', 7, { acks: 1, timeout: 1000, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ value: 'v' }] }] }] })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(s.broker.getPartition('t', 0).log.logEndOffset).toBe(0)
+    const [f, p] = await Promise.all([fetch, produce])
+    expect(wire.arrivals).toEqual([f.correlationId, p.correlationId])
+    expect(s.broker.getPartition('t', 0).log.logEndOffset).toBe(1)
+  })
+
   it('Produce with acks 0 gets no response at all, and is stored', async () => {
     const s = await start()
     await s.broker.createTopic('t')

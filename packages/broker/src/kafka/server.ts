@@ -60,6 +60,7 @@ export interface ServerAddress {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000
+const PRODUCE_API_KEY = 0
 
 function defaultLog(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`)
@@ -190,6 +191,15 @@ export class KafkaServer implements FrameProcessor {
     for (const c of this.connections) {
       if (c.idle && now - c.lastActivity > this.idleTimeoutMs) c.closeIdle(now - c.lastActivity)
     }
+  }
+
+  /**
+   * Produce requests may overlap: the handler hands every batch to its partition before its first
+   * await, so the next Produce of a connection can start while this one waits for its fsync
+   * (acks -1) and still lands after it in each log; requests in a row then share one fsync.
+   */
+  mayOverlap(frame: Buffer): boolean {
+    return frame.length >= 2 && frame.readInt16BE(0) === PRODUCE_API_KEY
   }
 
   /** Decode, serve and encode one request frame. */

@@ -62,7 +62,8 @@ function failed(partition: number, errorCode: number): ProducePartitionResponse 
 
 /**
  * Appends are handed to the partition synchronously, before the first await, so the batches of
- * one connection reach each log in the order they were sent.
+ * one connection reach each log in the order they were sent, even though the connection starts the
+ * next Produce while this one still waits (KafkaServer.mayOverlap).
  */
 function producePartition(ctx: ServerContext, topicName: string, index: number, records: Buffer | null, acks: number): Promise<ProducePartitionResponse> | ProducePartitionResponse {
   const topic = ctx.broker.getTopic(topicName)
