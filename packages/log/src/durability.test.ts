@@ -35,8 +35,23 @@ function logFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort()
 }
 
+/** The bytes of batches in each .log, checking that after them there are only preallocated zeros. */
 function diskSizes(dir: string): number[] {
-  return logFiles(dir).map((n) => fs.statSync(path.join(dir, n)).size)
+  return logFiles(dir).map((n) => batchBytes(path.join(dir, n)))
+}
+
+function batchBytes(file: string): number {
+  const buf = fs.readFileSync(file)
+  let end = 0
+  while (end + 12 <= buf.length) {
+    const length = buf.readInt32BE(end + 8)
+    if (length <= 0 || end + 12 + length > buf.length) break
+    end += 12 + length
+  }
+  for (let i = end; i < buf.length; i++) {
+    if (buf[i] !== 0) throw new Error(`${file}: byte ${buf[i]} at ${i}, past the last whole batch (ending at ${end})`)
+  }
+  return end
 }
 
 /** Every record of the log, checked against what `record(i)` appended at offset i. */
@@ -324,5 +339,90 @@ describe("group commit with flush 'always'", () => {
     offsets.sort((a, b) => a - b)
     expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => i))
     expect(log.segmentCount).toBeGreaterThan(1)
+  })
+})
+
+describe("preallocation with flush 'always'", () => {
+  const fileSize = (dir: string, name: string) => fs.statSync(path.join(dir, name)).size
+
+  it('zero-fills ahead of the appends while open, and a clean close cuts the zeros off', async () => {
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'always' })
+    for (let i = 0; i < 10; i++) await log.append([record(i)])
+    const [active] = logFiles(dir)
+    expect(fileSize(dir, active)).toBe(1024 * 1024)
+    expect(batchBytes(path.join(dir, active))).toBe(log.size)
+    await log.close()
+    expect(fileSize(dir, active)).toBe(log.size)
+    const again = await openLog(dir, { flush: 'always' })
+    expect(again.recovery).toBeNull()
+    expectRecords(again, 10)
+  })
+
+  it('is off unless asked for with the other flush policies', async () => {
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'interval' })
+    await log.append([record(0)])
+    expect(fileSize(dir, logFiles(dir)[0])).toBe(log.size)
+    const asked = tempDir()
+    const withZeros = await openLog(asked, { flush: 'interval', preallocate: true })
+    await withZeros.append([record(0)])
+    expect(fileSize(asked, logFiles(asked)[0])).toBe(1024 * 1024)
+  })
+
+  it('a crash leaves the zeros; recovery cuts them and keeps every acknowledged record', async () => {
+    const live = tempDir()
+    const log = await openLog(live, { flush: 'always' })
+    for (let i = 0; i < 25; i++) await log.append([record(i)])
+    // What the disk holds if the process dies now: the page cache as it is, no clean-shutdown marker.
+    const image = tempDir()
+    fs.cpSync(live, image, { recursive: true })
+    fs.rmSync(path.join(image, '.lock'), { force: true })
+    const [active] = logFiles(image)
+    expect(fileSize(image, active)).toBe(1024 * 1024)
+    const recovered = await openLog(image, { flush: 'always' })
+    expect(recovered.recovery?.clean).toBe(false)
+    expect(recovered.recovery?.truncatedBytes).toBe(1024 * 1024 - log.size)
+    expect(recovered.recovery?.droppedRecords).toBe(0)
+    expectRecords(recovered, 25)
+    expect((await recovered.append([record(25)])).baseOffset).toBe(25)
+    expectRecords(recovered, 26)
+  })
+
+  it('a roll cuts the zeros off the old segment before the new one exists', async () => {
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'always', segmentBytes: 4096 })
+    for (let i = 0; i < 120; i++) await log.append([record(i)])
+    const segments = log.listSegments()
+    expect(segments.length).toBeGreaterThan(3)
+    for (const s of segments.slice(0, -1)) expect(fs.statSync(s.file).size).toBe(s.size)
+    // The active one is zero-filled up to the segment size, never past it.
+    expect(fs.statSync(segments.at(-1)!.file).size).toBe(4096)
+  })
+
+  it('a read-only tailer of a live log reads every acknowledged record and never the zeros', async () => {
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'always' })
+    for (let i = 0; i < 5; i++) await log.append([record(i)])
+    const reader = await openLog(dir, { readOnly: true })
+    expectRecords(reader, 5)
+    for (let i = 5; i < 40; i++) await log.append([record(i)])
+    expect(reader.readSync(5, { maxBytes: 1 << 20 }).map((r) => r.offset)).toEqual(Array.from({ length: 35 }, (_, i) => 5 + i))
+    expect(reader.logEndOffset).toBe(40)
+  })
+
+  it('a full disk while zero-filling only costs the speed-up: the append is written without zeros', async () => {
+    const dir = tempDir()
+    const io = faultyIO()
+    const log = await openLog(dir, { flush: 'always', io })
+    // The first write of a new segment is its zero fill: fail that one.
+    io.writeFault = { code: 'ENOSPC', times: 1 }
+    expect(await log.append([record(0)])).toEqual({ baseOffset: 0, lastOffset: 0 })
+    expect(fileSize(dir, logFiles(dir)[0])).toBe(log.size)
+    // The next append tries again, and gets its zeros.
+    await log.append([record(1)])
+    expect(fileSize(dir, logFiles(dir)[0])).toBeGreaterThan(1024 * 1024)
+    expect(batchBytes(path.join(dir, logFiles(dir)[0]))).toBe(log.size)
+    expectRecords(log, 2)
   })
 })

@@ -15,6 +15,10 @@
  *   appends that did not make it; the log stays readable and writable.
  * - Descriptors are never closed while a sync on them is in flight: closing, deleting and
  *   truncating wait for the flusher to be idle.
+ * - With `preallocate` (the default with 'always') the active .log is zero-filled ahead of the
+ *   appends. `size` is the end of the batches, never the file's length; a roll and a clean close
+ *   cut the zeros off (the close syncs the cut before it writes the clean-shutdown marker), and
+ *   after a crash recovery cuts them as it cuts any tail that is not a valid batch.
  */
 import { readCheckpoint, writeCheckpoint, clearCleanShutdown, markCleanShutdown, type Checkpoint } from './checkpoint.js'
 import {
@@ -66,6 +70,13 @@ export interface LogOptions {
   maxBatchBytes?: number
   /** When appends are fdatasync'ed. Default 'interval'. */
   flush?: FlushPolicy
+  /**
+   * Zero-fill the active segment ahead of the appends (1 MiB at a time), so that an append's
+   * fdatasync needs no file-system journal commit. Default: on with flush 'always', where every
+   * append waits for its sync; off otherwise. The zeros are cut off when the segment rolls or the
+   * log closes, and by recovery after a crash.
+   */
+  preallocate?: boolean
   /** Period of 'interval' syncs. Default 1000 ms. */
   flushIntervalMs?: number
   /** Open without the write lock, for reading and tailing a live log. */
@@ -157,6 +168,8 @@ const CHECKPOINT_INTERVAL_MS = 5000
 /** Largest batch that recovery and reads accept as data: anything bigger is damage. */
 const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
+/** How far ahead of the appends `preallocate` zero-fills the active segment. */
+const PREALLOCATE_BYTES = 1024 * 1024
 /** Rolled-away segments waiting for their sync (each holds a descriptor) before appends wait. */
 const MAX_UNSYNCED_SEGMENTS = 32
 /** Batches up to this size are encoded into the log's reused scratch buffer. */
@@ -256,6 +269,8 @@ export class Log {
       maxIndexEntries: Math.max(1, Math.floor(maxIndexBytes / 12)),
       maxBatchBytes: MAX_SANE_BATCH,
       readOnly: this.readOnly,
+      preallocateBytes:
+        !this.readOnly && (options.preallocate ?? flush === 'always') ? Math.min(PREALLOCATE_BYTES, this.segmentBytes) : 0,
     }
   }
 
@@ -478,6 +493,9 @@ export class Log {
   private roll(): void {
     const old = this.active
     if (old.size === 0) return
+    // Before the next segment exists: a reader or recovery that finds a later segment takes this
+    // one's file length as its end.
+    old.trimPreallocated()
     const created = Segment.create(this.dir, this._logEndOffset, this.config, this.now())
     try {
       // fdatasync of the new file does not make its name durable: without this, a power loss could
@@ -991,6 +1009,15 @@ export class Log {
         // clean-shutdown marker must not vouch for bytes that were never synced.
         try {
           for (const s of [...this.retired, this.active]) s.syncSync()
+        } catch {
+          syncFailed = true
+        }
+      }
+      if (!syncFailed) {
+        // The zeros past the last batch go, and the cut is synced before the marker vouches for it.
+        try {
+          this.active.trimPreallocated()
+          this.active.syncSync()
         } catch {
           syncFailed = true
         }

@@ -83,7 +83,11 @@ export function faultyIO(): FaultyIO {
         throw errno(fault.code, 'write')
       }
       const n = defaultIO.writevSync(fd, buffers, position)
-      const baseOffsets = buffers.map((b) => Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigInt64BE(0)))
+      // Each buffer the log writes is one batch; preallocation zeros (no magic byte) hold none.
+      const baseOffsets = buffers
+        .map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+        .filter((b) => b.length > 16 && b[16] === 2)
+        .map((b) => Number(b.readBigInt64BE(0)))
       io.events.push({ kind: 'write', seq: seq++, file, position, bytes: n, baseOffsets })
       return n
     },
