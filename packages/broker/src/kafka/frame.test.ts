@@ -76,6 +76,30 @@ describe('FrameDecoder', () => {
     expect(got[0].equals(body)).toBe(true)
   })
 
+  it('a frame within one chunk is a view of it, not a copy, also when its size prefix was split across reads', () => {
+    const body = Buffer.concat([header(0, 7).toBuffer(), randomBytes(1000)])
+    const wire = frameOf(body)
+    const whole = Buffer.concat([wire, wire.subarray(0, 2)])
+    const d = new FrameDecoder()
+    const [first] = d.push(whole)
+    expect(first.equals(body)).toBe(true)
+    expect(first.buffer).toBe(whole.buffer)
+    // The second frame's size prefix: 2 bytes at the end of that chunk, 2 at the start of the next.
+    const rest = Buffer.from(wire.subarray(2))
+    const [second] = d.push(rest)
+    expect(second.equals(body)).toBe(true)
+    expect(second.buffer).toBe(rest.buffer)
+    expect(second.byteOffset).toBe(rest.byteOffset + 2)
+    expect(d.pendingBytes).toBe(0)
+  })
+
+  it('reads a negative size split across reads as negative', () => {
+    const d = new FrameDecoder()
+    expect(d.push(Buffer.from([0xff]))).toEqual([])
+    expect(d.push(Buffer.from([0xff, 0xff]))).toEqual([])
+    expect(() => d.push(Buffer.from([0xfb]))).toThrow(/negative size -5/)
+  })
+
   it('refuses a size prefix above maxRequestBytes as soon as the 4 size bytes arrive', () => {
     const d = new FrameDecoder(1024)
     expect(d.maxRequestBytes).toBe(1024)

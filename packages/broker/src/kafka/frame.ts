@@ -3,8 +3,9 @@
  * counting itself) followed by that many bytes of request header and body.
  *
  * The size is checked against maxRequestBytes as soon as its 4 bytes arrive, before any of the body
- * is buffered, so a forged size cannot make the server hold gigabytes. Chunks are kept as a list
- * and joined once per frame, so a large request arriving in many small TCP reads is not copied
+ * is buffered, so a forged size cannot make the server hold gigabytes. A frame that lies within
+ * one chunk is a view of it (no copy); otherwise the chunks are kept as a list and copied once,
+ * when the frame is complete, so a large request arriving in many small TCP reads is not copied
  * again and again.
  */
 import { KafkaProtocolError, RequestTooLargeError } from '../errors.js'
@@ -56,15 +57,19 @@ export class FrameDecoder {
     return frames
   }
 
+  /** The first 4 buffered bytes as an int32 (buffered >= 4), without joining the chunks they lie in. */
   private peekInt32(): number {
     const first = this.chunks[0]
     if (first.length >= 4) return first.readInt32BE(0)
-    return this.join().readInt32BE(0)
-  }
-
-  private join(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)]
-    return this.chunks[0]
+    let value = 0
+    for (let i = 0, c = 0, at = 0; i < 4; i++, at++) {
+      while (at === this.chunks[c].length) {
+        c++
+        at = 0
+      }
+      value = value * 256 + this.chunks[c][at]
+    }
+    return value | 0
   }
 
   /** Remove and return the first n buffered bytes (n <= buffered). */
