@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { Worker } from 'node:worker_threads'
 
 export interface FileIO {
   openSync(file: string, flags: string): number
@@ -21,6 +22,13 @@ export interface FileIO {
   /** fdatasync: the data and the size, not the metadata a reader never needs. */
   fdatasync(fd: number): Promise<void>
   fdatasyncSync(fd: number): void
+  /**
+   * Start writing `file`'s dirty pages back without waiting for it (see WriteBehindThread).
+   * Returns false when a previous request is still running, and nothing is done.
+   */
+  writeBehind(file: string): boolean
+  /** Done with write-behind for `file`: the descriptor kept for it is closed. */
+  endWriteBehind(file: string): void
   /** fsync of a directory, so that created, renamed and deleted names survive a power loss. */
   fsyncDirSync(dir: string): void
   readdirSync(dir: string): string[]
@@ -68,6 +76,8 @@ export const defaultIO: FileIO = {
   fstatSizeSync: (fd) => fs.fstatSync(fd).size,
   fdatasync: fdatasyncAsync,
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  writeBehind: (file) => writeBehindThread().request(file),
+  endWriteBehind: (file) => writeBehindWorker?.end(file),
   fsyncDirSync(dir) {
     const fd = fs.openSync(dir, 'r')
     try {
@@ -119,4 +129,69 @@ export function writeFileAtomicSync(io: FileIO, file: string, data: Uint8Array |
 export function isStorageFault(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   return code === 'ENOSPC' || code === 'EIO' || code === 'EFBIG' || code === 'EDQUOT' || code === 'EROFS'
+}
+
+/**
+ * Write-behind, as RocksDB's bytes_per_sync does with sync_file_range: while a log appends without
+ * syncing ('interval', 'never'), ask the kernel every few MiB to write what is dirty, so the disk
+ * works alongside the encoding instead of all at once when a sync (or the kernel's own writeback
+ * deadline) comes. Node has no sync_file_range, so a worker thread calls fdatasync, on file
+ * descriptions that it opens and closes itself: Linux reports a writeback error once per
+ * description, so these calls can never take an error that the log's own sync must see. Nothing waits for them and they
+ * promise nothing. The worker reports completion through shared memory, not a message, so that
+ * an appender looping on resolved promises (which starves the event loop) still sees it finish.
+ */
+class WriteBehindThread {
+  private readonly worker: Worker
+  /** [requests made, requests finished] */
+  private readonly state: Int32Array
+
+  constructor() {
+    this.state = new Int32Array(new SharedArrayBuffer(8))
+    this.worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads')
+       const fs = require('node:fs')
+       const state = workerData
+       const fds = new Map()
+       parentPort.on('message', ({ file, end }) => {
+         let fd = fds.get(file)
+         if (end) {
+           if (fd !== undefined) try { fs.closeSync(fd) } catch {}
+           fds.delete(file)
+           return
+         }
+         try {
+           if (fd === undefined) fds.set(file, (fd = fs.openSync(file, 'r')))
+           fs.fdatasyncSync(fd)
+         } catch {}
+         Atomics.add(state, 1, 1)
+       })`,
+      { eval: true, workerData: this.state },
+    )
+    this.worker.unref()
+    // A worker that cannot start (resource limits) only costs the speed-up.
+    this.worker.on('error', () => {
+      broken = true
+    })
+  }
+
+  request(file: string): boolean {
+    if (broken || Atomics.load(this.state, 0) !== Atomics.load(this.state, 1)) return false
+    Atomics.add(this.state, 0, 1)
+    this.worker.postMessage({ file, end: false })
+    return true
+  }
+
+  /** After the requests before it, in order: the worker closes its descriptor of `file`. */
+  end(file: string): void {
+    this.worker.postMessage({ file, end: true })
+  }
+}
+
+let writeBehindWorker: WriteBehindThread | null = null
+let broken = false
+
+function writeBehindThread(): WriteBehindThread {
+  writeBehindWorker ??= new WriteBehindThread()
+  return writeBehindWorker
 }

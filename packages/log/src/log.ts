@@ -77,6 +77,13 @@ export interface LogOptions {
    * log closes, and by recovery after a crash.
    */
   preallocate?: boolean
+  /**
+   * With flush 'interval' or 'never', ask the kernel to start writing the active segment back
+   * after every this many bytes appended, without waiting for it: the disk then works while
+   * appends go on, and a later sync has little left to do. It promises nothing. 0 turns it off.
+   * Default 8 MiB.
+   */
+  writeBehindBytes?: number
   /** Period of 'interval' syncs. Default 1000 ms. */
   flushIntervalMs?: number
   /** Open without the write lock, for reading and tailing a live log. */
@@ -160,6 +167,7 @@ const DEFAULTS = {
   maxBatchBytes: 64 * 1024 * 1024,
   flush: 'interval' as FlushPolicy,
   flushIntervalMs: 1000,
+  writeBehindBytes: 8 * 1024 * 1024,
   pollIntervalMs: 100,
 }
 
@@ -212,6 +220,9 @@ export class Log {
   private readonly maxRecordBytes: number
   private readonly maxBatchBytes: number
   private readonly flushIntervalMs: number
+  private readonly writeBehindBytes: number
+  /** Bytes appended since the last write-behind request. */
+  private writtenBehind = 0
   private readonly pollIntervalMs: number
   private readonly now: () => number
 
@@ -259,6 +270,8 @@ export class Log {
     this.maxRecordBytes = positiveOption('maxRecordBytes', options.maxRecordBytes, DEFAULTS.maxRecordBytes, 0x7fffffff)
     this.maxBatchBytes = positiveOption('maxBatchBytes', options.maxBatchBytes, DEFAULTS.maxBatchBytes, 0x7fffffff)
     this.flushIntervalMs = positiveOption('flushIntervalMs', options.flushIntervalMs, DEFAULTS.flushIntervalMs)
+    this.writeBehindBytes =
+      options.writeBehindBytes === 0 ? 0 : positiveOption('writeBehindBytes', options.writeBehindBytes, DEFAULTS.writeBehindBytes)
     this.pollIntervalMs = positiveOption('pollIntervalMs', options.pollIntervalMs, DEFAULTS.pollIntervalMs)
     const maxIndexBytes = positiveOption('maxIndexBytes', options.maxIndexBytes, DEFAULTS.maxIndexBytes, 0x7fffffff)
     this.now = options.now ?? Date.now
@@ -414,6 +427,10 @@ export class Log {
       const item: Pending = { batch, count, maxTimestamp, resolve: noop, reject: noop, baseOffset: -1 }
       const failed = this.writeGroup([item])
       if (failed !== null) throw failed
+      if (this.writeBehindBytes > 0 && (this.writtenBehind += batch.length) >= this.writeBehindBytes) {
+        // Busy with the previous request: try again at the next append.
+        if (this.active.writeBehind()) this.writtenBehind = 0
+      }
       this._highWatermark = this._logEndOffset
       this.wakeReaders()
       return Promise.resolve({ baseOffset: item.baseOffset, lastOffset: item.baseOffset + count - 1 })

@@ -105,6 +105,8 @@ export class Segment {
 
   private bytesSinceIndexEntry = 0
   private writeFd = -1
+  /** Whether write-behind was asked for (and so holds a descriptor of the .log in its thread). */
+  private wroteBehind = false
   /** The .log's length on disk while open for append: `size` plus any zero-filled space after it. */
   private allocated = 0
   /** Read-only tails: the end of the batches already checked, or -1. */
@@ -214,6 +216,15 @@ export class Segment {
     }
   }
 
+  /**
+   * Ask for the segment's dirty pages to be written back, without waiting (file-io.ts says how).
+   * Returns whether a request was made: false while the previous one is still running.
+   */
+  writeBehind(): boolean {
+    this.wroteBehind = true
+    return this.config.io.writeBehind(this.logFile)
+  }
+
   /** Cut the zero-filled space after the last batch (before the segment stops being active). */
   trimPreallocated(): void {
     if (this.writeFd < 0 || this.allocated <= this.size) return
@@ -265,6 +276,10 @@ export class Segment {
     if (this.writeFd >= 0) {
       this.config.io.closeSync(this.writeFd)
       this.writeFd = -1
+    }
+    if (this.wroteBehind) {
+      this.config.io.endWriteBehind(this.logFile)
+      this.wroteBehind = false
     }
   }
 
