@@ -52,6 +52,30 @@ describe('kcat', () => {
     expect(s.logs.filter((l) => !l.includes('group'))).toEqual([])
   })
 
+  it('-P with acks -1 and small requests, many in flight: every line stored once, in order', async () => {
+    const s = await start()
+    await s.broker.createTopic('events')
+    const n = 20_000
+    const lines = Array.from({ length: n }, (_, i) => `line ${i}`)
+    // Small requests with no linger: librdkafka sends the next ones while the first wait for their
+    // fsync, and the server starts them at once (up to 16 were in flight when this was written).
+    const produced = await kcat(
+      ['-b', s.bootstrap, '-P', '-t', 'events', '-X', 'acks=-1', '-X', 'linger.ms=0', '-X', 'batch.num.messages=200'],
+      { input: lines.join('\n') + '\n', timeoutMs: 60_000 },
+    )
+    expect(produced.code, produced.stderr).toBe(0)
+    expect(s.server.requestCounts.get(0) ?? 0).toBeGreaterThanOrEqual(n / 200)
+    const log = s.broker.getPartition('events', 0).log
+    expect(log.logEndOffset).toBe(n)
+    const values: string[] = []
+    for (let offset = 0; offset < n; ) {
+      const got = await log.read(offset, { maxBytes: 1 << 20 })
+      for (const r of got) values.push(r.value!.toString())
+      offset = got[got.length - 1].offset + 1
+    }
+    expect(values).toEqual(lines)
+  })
+
   it('-P produces keyed lines; -C -o beginning -e reads them back with their keys, values and offsets', async () => {
     const s = await start()
     await s.broker.createTopic('orders', { partitions: 3 })
