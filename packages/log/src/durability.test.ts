@@ -350,7 +350,7 @@ describe("preallocation with flush 'always'", () => {
     const log = await openLog(dir, { flush: 'always' })
     for (let i = 0; i < 10; i++) await log.append([record(i)])
     const [active] = logFiles(dir)
-    expect(fileSize(dir, active)).toBe(1024 * 1024)
+    expect(fileSize(dir, active)).toBe(256 * 1024)
     expect(batchBytes(path.join(dir, active))).toBe(log.size)
     await log.close()
     expect(fileSize(dir, active)).toBe(log.size)
@@ -367,7 +367,7 @@ describe("preallocation with flush 'always'", () => {
     const asked = tempDir()
     const withZeros = await openLog(asked, { flush: 'interval', preallocate: true })
     await withZeros.append([record(0)])
-    expect(fileSize(asked, logFiles(asked)[0])).toBe(1024 * 1024)
+    expect(fileSize(asked, logFiles(asked)[0])).toBe(256 * 1024)
   })
 
   it('a crash leaves the zeros; recovery cuts them and keeps every acknowledged record', async () => {
@@ -379,10 +379,10 @@ describe("preallocation with flush 'always'", () => {
     fs.cpSync(live, image, { recursive: true })
     fs.rmSync(path.join(image, '.lock'), { force: true })
     const [active] = logFiles(image)
-    expect(fileSize(image, active)).toBe(1024 * 1024)
+    expect(fileSize(image, active)).toBe(256 * 1024)
     const recovered = await openLog(image, { flush: 'always' })
     expect(recovered.recovery?.clean).toBe(false)
-    expect(recovered.recovery?.truncatedBytes).toBe(1024 * 1024 - log.size)
+    expect(recovered.recovery?.truncatedBytes).toBe(256 * 1024 - log.size)
     expect(recovered.recovery?.droppedRecords).toBe(0)
     expectRecords(recovered, 25)
     expect((await recovered.append([record(25)])).baseOffset).toBe(25)
@@ -411,6 +411,16 @@ describe("preallocation with flush 'always'", () => {
     expect(reader.logEndOffset).toBe(40)
   })
 
+  it('a write bigger than a quarter of the zero-fill chunk goes without zeros', async () => {
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'always' })
+    await log.append(Array.from({ length: 70 }, (_, i) => record(i, 1000)))
+    expect(fileSize(dir, logFiles(dir)[0])).toBe(log.size)
+    await log.append([record(70)])
+    expect(fileSize(dir, logFiles(dir)[0])).toBeGreaterThan(log.size)
+    expectRecords(log, 71)
+  })
+
   it('a full disk while zero-filling only costs the speed-up: the append is written without zeros', async () => {
     const dir = tempDir()
     const io = faultyIO()
@@ -421,7 +431,7 @@ describe("preallocation with flush 'always'", () => {
     expect(fileSize(dir, logFiles(dir)[0])).toBe(log.size)
     // The next append tries again, and gets its zeros.
     await log.append([record(1)])
-    expect(fileSize(dir, logFiles(dir)[0])).toBeGreaterThan(1024 * 1024)
+    expect(fileSize(dir, logFiles(dir)[0])).toBeGreaterThan(256 * 1024)
     expect(batchBytes(path.join(dir, logFiles(dir)[0]))).toBe(log.size)
     expectRecords(log, 2)
   })

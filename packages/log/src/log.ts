@@ -71,7 +71,7 @@ export interface LogOptions {
   /** When appends are fdatasync'ed. Default 'interval'. */
   flush?: FlushPolicy
   /**
-   * Zero-fill the active segment ahead of the appends (1 MiB at a time), so that an append's
+   * Zero-fill the active segment ahead of the appends (256 KiB at a time), so that an append's
    * fdatasync needs no file-system journal commit. Default: on with flush 'always', where every
    * append waits for its sync; off otherwise. The zeros are cut off when the segment rolls or the
    * log closes, and by recovery after a crash.
@@ -177,7 +177,7 @@ const CHECKPOINT_INTERVAL_MS = 5000
 const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
 /** How far ahead of the appends `preallocate` zero-fills the active segment. */
-const PREALLOCATE_BYTES = 1024 * 1024
+const PREALLOCATE_BYTES = 256 * 1024
 /** Rolled-away segments waiting for their sync (each holds a descriptor) before appends wait. */
 const MAX_UNSYNCED_SEGMENTS = 32
 /** Batches up to this size are encoded into the log's reused scratch buffer. */
