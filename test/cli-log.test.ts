@@ -240,6 +240,42 @@ describe.concurrent('log verify', () => {
   })
 })
 
+describe.concurrent('log verify and dump on preallocated zeros', () => {
+  test('zeros after the last batch of the active segment are a note, not damage; in a closed segment they are', async ({ expect }) => {
+    const dir = tempDir()
+    await seed(dir, logSpec())
+    const bigDir = path.join(dir, 'big-0')
+    const files = segmentLogs(bigDir)
+    const active = files.at(-1)!
+    const size = fs.statSync(active).size
+    // What a writer with `preallocate` leaves behind when it is killed.
+    fs.appendFileSync(active, Buffer.alloc(65_536))
+    const verified = await samsa(['log', 'verify', 'big'], { dataDir: dir })
+    expect(verified.code).toBe(0)
+    expect(verified.stdout).toMatch(/^big-0: .* 12 batch\(es\), 120 record\(s\), .*OK {2}\(note: 65536 zero bytes after the last batch of .*preallocated/m)
+    const json = jsonLines(await ok(['log', 'verify', 'big', '--json'], { dataDir: dir }))
+    expect(json).toEqual([expect.objectContaining({ ok: true, records: 120, note: expect.stringContaining('65536 zero bytes') })])
+
+    const dump = await samsa(['log', 'dump', active])
+    expect(dump.code).toBe(0)
+    const lines = dump.stdout.split('\n').filter(Boolean)
+    expect(lines.at(-1)).toBe(`position: ${size} size: 65536 zeros: the rest of the file is zero bytes (preallocated by a writer that is running or crashed, or pages a power loss took; cut when the log is next opened for writing)`)
+    expect(lines.filter((l) => l.includes('isvalid: false'))).toEqual([])
+    const dumpJson = jsonLines<BatchJson & { zeros?: boolean }>(await ok(['log', 'dump', active, '--json']))
+    expect(dumpJson.at(-1)).toMatchObject({ position: size, size: 65_536, zeros: true, isValid: true })
+
+    // A closed segment is cut before the next one exists: zeros at its end are lost data.
+    const closed = files[0]
+    const closedSize = fs.statSync(closed).size
+    fs.appendFileSync(closed, Buffer.alloc(100))
+    const bad = await samsa(['log', 'verify', 'big'], { dataDir: dir })
+    expect(bad.code).toBe(1)
+    expect(errorLines(bad)).toEqual([
+      `samsa: corrupt batch in ${closed} at byte ${closedSize} (the batch at bytes ${closedSize}-${closedSize + 99}): 100 zero bytes after the last batch of a closed segment (SAMSA_CORRUPT_BATCH)`,
+    ])
+  })
+})
+
 describe.concurrent('log verify on a terminal', () => {
   // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
   const hasScript = fs.existsSync('/usr/bin/script')

@@ -41,6 +41,12 @@ export interface InspectedBatch {
   records?: LogRecord[]
   /** Why the records could not be decoded (an unsupported codec), when asked for. */
   recordsError?: string
+  /**
+   * This is no batch: from `position` to the end of the file every byte is zero. A writer with
+   * `preallocate` leaves that after its last batch while it runs (and after a crash); so does a
+   * power loss that took the data of pages whose size had already grown. Always the last item.
+   */
+  zeros?: boolean
 }
 
 /**
@@ -65,6 +71,10 @@ export function* inspectSegmentFile(
         chunk = readAt(io, fd, pos, Math.min(CHUNK, fileSize - pos))
         chunkStart = pos
         rel = 0
+      }
+      if (isZero(chunk, rel, Math.min(chunk.length, rel + LOG_OVERHEAD)) && zerosToEnd(io, fd, pos, fileSize)) {
+        yield { ...broken(pos, fileSize - pos, null), valid: true, zeros: true }
+        return
       }
       if (chunk.length - rel < LOG_OVERHEAD) {
         yield broken(pos, fileSize - pos, `truncated batch: ${fileSize - pos} bytes, too few for a header`)
@@ -126,7 +136,21 @@ function readAt(io: FileIO, fd: number, position: number, length: number): Buffe
   return n === length ? buf : buf.subarray(0, n)
 }
 
-function broken(position: number, size: number, problem: string): InspectedBatch {
+function isZero(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 0) return false
+  return true
+}
+
+function zerosToEnd(io: FileIO, fd: number, from: number, fileSize: number): boolean {
+  for (let pos = from; pos < fileSize; ) {
+    const chunk = readAt(io, fd, pos, Math.min(CHUNK, fileSize - pos))
+    if (chunk.length === 0 || !isZero(chunk, 0, chunk.length)) return false
+    pos += chunk.length
+  }
+  return true
+}
+
+function broken(position: number, size: number, problem: string | null): InspectedBatch {
   return {
     position,
     size,

@@ -64,8 +64,11 @@ function fmtBytes(b: Buffer | null, limit = 256): string {
   return s.length > limit ? s.slice(0, limit) + '...' : s
 }
 
+const ZEROS_WHY = 'preallocated by a writer that is running or crashed, or pages a power loss took; cut when the log is next opened for writing'
+
 function batchLine(b: InspectedBatch): string {
   const h = b.header
+  if (b.zeros) return `position: ${b.position} size: ${b.size} zeros: the rest of the file is zero bytes (${ZEROS_WHY})`
   if (h === null) return `position: ${b.position} size: ${b.size} isvalid: false problem: ${b.problem}`
   return (
     `baseOffset: ${h.baseOffset} lastOffset: ${h.lastOffset} count: ${h.recordCount} position: ${b.position} ` +
@@ -103,6 +106,7 @@ function batchJson(b: InspectedBatch): Record<string, unknown> {
     baseSequence: h?.baseSequence ?? null,
     isTransactional: b.transactional,
     isControl: b.control,
+    ...(b.zeros ? { zeros: true } : {}),
     ...(b.records
       ? {
           records: b.records.map((r) => ({
@@ -240,6 +244,15 @@ async function verify(args: VerifyArgs): Promise<void> {
       const seg = segs[i]
       const last = i === segs.length - 1
       for (const b of inspectSegmentFile(seg.logFile)) {
+        if (b.zeros && last) {
+          note = `${b.size} zero bytes after the last batch of ${seg.logFile} (${ZEROS_WHY})`
+          break
+        }
+        if (b.zeros) {
+          // A rolled segment is trimmed before the next one exists: zeros here are lost data.
+          bad = { file: seg.logFile, position: b.position, size: b.size, problem: `${b.size} zero bytes after the last batch of a closed segment` }
+          break
+        }
         const tail = last && b.header === null && b.problem?.startsWith('truncated')
         const truncatedTail = last && b.problem !== null && b.problem.startsWith('truncated')
         if (tail || truncatedTail) {
