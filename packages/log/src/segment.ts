@@ -65,9 +65,10 @@ export interface SegmentConfig {
    * Zero-fill the .log this far ahead of the write position (0: never). With zeros already in
    * place an append changes neither the file's size nor its block map, so its fdatasync writes
    * the data and flushes the disk cache without an ext4 journal commit: about 1.3-1.5x the syncs
-   * per second on this machine's disk for small appends. Writes over a quarter of this go without. The zeros past `size` are never data: readers stop at `size`,
-   * read-only tailers and recovery stop at the first invalid batch (a zero length), and the
-   * writer cuts them off when it rolls or closes.
+   * per second on this machine's disk for small appends. Writes over a quarter of this go
+   * without. The zeros past `size` are never data: readers stop at `size`, read-only tailers and
+   * recovery stop at the first invalid batch (a zero length), and the writer cuts them off when
+   * it rolls or closes.
    */
   preallocateBytes?: number
 }
