@@ -22,6 +22,8 @@ import {
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_MASK,
   validateBatch,
+  readInt64,
+  writeInt64,
   type BatchOptions,
   type Bytes,
   type HeadersInput,
@@ -1044,3 +1046,20 @@ function findRecordStarts(buf: Buffer): number[] {
   expect(p).toBe(buf.length)
   return starts
 }
+
+describe('int64 fields', () => {
+  it('writeInt64 writes what writeBigInt64BE writes, and readInt64 reads it back, for every safe integer tried', () => {
+    const rand = prng(64)
+    const edges = [0, 1, -1, 255, 256, -256, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 52, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]
+    // `|| 0`: no -0, which is no int64.
+    const randoms = Array.from({ length: 2000 }, () => Math.round((rand() * 2 - 1) * 2 ** Math.floor(rand() * 53)) || 0)
+    const buf = Buffer.alloc(10, 0xaa)
+    const expected = Buffer.alloc(10, 0xaa)
+    for (const v of [...edges, ...randoms]) {
+      writeInt64(buf, 1, v)
+      expected.writeBigInt64BE(BigInt(v), 1)
+      expect(buf.equals(expected), `value ${v}`).toBe(true)
+      expect(readInt64(buf, 1)).toBe(v)
+    }
+  })
+})

@@ -129,9 +129,18 @@ export function readInt64(buf: Buffer, pos: number): number {
 }
 
 export function writeInt64(buf: Buffer, pos: number, value: number): void {
+  // Byte stores: Buffer's writeInt32BE checks its arguments on every call, and the header of a
+  // single-record batch takes five of these.
   const hi = Math.floor(value / TWO_32)
-  buf.writeInt32BE(hi, pos)
-  buf.writeUInt32BE(value - hi * TWO_32, pos + 4)
+  const lo = value - hi * TWO_32
+  buf[pos] = hi >> 24
+  buf[pos + 1] = hi >> 16
+  buf[pos + 2] = hi >> 8
+  buf[pos + 3] = hi
+  buf[pos + 4] = lo / 0x1000000
+  buf[pos + 5] = lo >>> 16
+  buf[pos + 6] = lo >>> 8
+  buf[pos + 7] = lo
 }
 
 export function compressionName(attributes: number): string {
