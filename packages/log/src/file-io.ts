@@ -137,9 +137,10 @@ export function isStorageFault(err: unknown): boolean {
  * works alongside the encoding instead of all at once when a sync (or the kernel's own writeback
  * deadline) comes. Node has no sync_file_range, so a worker thread calls fdatasync, on file
  * descriptions that it opens and closes itself: Linux reports a writeback error once per
- * description, so these calls can never take an error that the log's own sync must see. Nothing waits for them and they
- * promise nothing. The worker reports completion through shared memory, not a message, so that
- * an appender looping on resolved promises (which starves the event loop) still sees it finish.
+ * description, so these calls can never take an error that the log's own sync must see.
+ * Nothing waits for them and they promise nothing. The worker reports completion through shared
+ * memory, not a message, so that an appender looping on resolved promises (which starves the
+ * event loop) still sees it finish.
  */
 class WriteBehindThread {
   private readonly worker: Worker
