@@ -400,6 +400,19 @@ describe("preallocation with flush 'always'", () => {
     expect(fs.statSync(segments.at(-1)!.file).size).toBe(4096)
   })
 
+  it('never zero-fills past segmentBytes, when that is not a multiple of the fill', async () => {
+    const dir = tempDir()
+    const segmentBytes = 300 * 1024
+    const log = await openLog(dir, { flush: 'always', segmentBytes })
+    // 1 KiB batches: past the first 256 KiB fill, then on to the roll.
+    for (let i = 0; i < 400; i++) {
+      await log.append([record(i, 1000)])
+      for (const s of log.listSegments()) expect(fs.statSync(s.file).size).toBeLessThanOrEqual(segmentBytes)
+    }
+    expect(log.segmentCount).toBeGreaterThan(1)
+    expectRecords(log, 400)
+  })
+
   it('a read-only tailer of a live log reads every acknowledged record and never the zeros', async () => {
     const dir = tempDir()
     const log = await openLog(dir, { flush: 'always' })

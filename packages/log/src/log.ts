@@ -284,6 +284,7 @@ export class Log {
       readOnly: this.readOnly,
       preallocateBytes:
         !this.readOnly && (options.preallocate ?? flush === 'always') ? Math.min(PREALLOCATE_BYTES, this.segmentBytes) : 0,
+      preallocateLimit: this.segmentBytes,
     }
   }
 

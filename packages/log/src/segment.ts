@@ -71,6 +71,8 @@ export interface SegmentConfig {
    * it rolls or closes.
    */
   preallocateBytes?: number
+  /** Never zero-fill past this file length (the log's segmentBytes); a write itself may pass it. */
+  preallocateLimit?: number
 }
 
 /** Where a scan of the segment stopped, and why. */
@@ -201,7 +203,8 @@ export class Segment {
    */
   private preallocate(end: number): void {
     const io = this.config.io
-    const target = Math.max(end, this.size + (this.config.preallocateBytes ?? 0))
+    const ahead = Math.min(this.size + (this.config.preallocateBytes ?? 0), this.config.preallocateLimit ?? Number.MAX_SAFE_INTEGER)
+    const target = Math.max(end, ahead)
     const from = Math.max(this.allocated, this.size)
     try {
       for (let at = from; at < target; ) {
