@@ -3,24 +3,18 @@
  * fdatasync the active segment every `writeBehindBytes`, on a descriptor of the worker's own.
  */
 import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { defaultIO, type FileIO } from './file-io.js'
 import { Log } from './log.js'
+import { tempDirs } from './test-support/storage-fixtures.js'
 
-const dirs: string[] = []
+const dirs = tempDirs('write-behind')
+const tempDir = () => dirs.make()
 const logs: Log[] = []
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-write-behind-'))
-  dirs.push(dir)
-  return dir
-}
 
 afterEach(async () => {
   for (const log of logs.splice(0)) await log.close().catch(() => {})
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+  dirs.cleanup()
 })
 
 /** Descriptors of this process (every thread's) that point at `file`. */
