@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { crc32c } from './crc32c.js'
+import { crc32c, crc32cJs } from './crc32c.js'
 import { prng } from './test-support/storage-fixtures.js'
 
 const require = createRequire(import.meta.url)
@@ -73,5 +73,22 @@ describe('crc32c', () => {
       buf[bit >> 3] ^= 1 << (bit & 7)
     }
     expect(crc32c(buf)).toBe(original)
+  })
+})
+
+describe('crc32c in JavaScript (small inputs, and the fallback without the native binding)', () => {
+  it('agrees with kafkajs at every length to 100 and on random ranges of up to 64 KiB', () => {
+    const rand = prng(0x5eed)
+    const buf = randomBytes(rand, 70_000)
+    for (let length = 0; length <= 100; length++) {
+      const at = Math.floor(rand() * 1000)
+      expect(crc32cJs(buf, at, at + length)).toBe(kafkajsCrc32C(Buffer.from(buf.subarray(at, at + length))))
+    }
+    for (let i = 0; i < 200; i++) {
+      const start = Math.floor(rand() * 4096)
+      const end = start + Math.floor(rand() ** 3 * 65_536)
+      expect(crc32cJs(buf, start, end)).toBe(kafkajsCrc32C(Buffer.from(buf.subarray(start, end))))
+    }
+    expect(crc32cJs(Buffer.from('123456789'))).toBe(0xe3069283)
   })
 })
