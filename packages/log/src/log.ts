@@ -386,8 +386,24 @@ export class Log {
 
   /** Append records as one batch. Resolves once they are written (and, with 'always', synced). */
   append(records: ReadonlyArray<RecordInput>, options?: BatchOptions): Promise<AppendResult> {
-    // Not an async function: the promise enqueue makes is the one the caller awaits, without the
-    // extra microtask hops of wrapping it (they add up with many small concurrent appends).
+    return this.admit(() => this.appendNow(records, options))
+  }
+
+  /**
+   * Append a RecordBatch v2 that was encoded elsewhere (a Kafka client's produce request) as it
+   * is: it is checked (sizes, magic, CRC) and only its baseOffset is rewritten.
+   */
+  appendBatch(batch: Buffer): Promise<AppendResult> {
+    return this.admit(() => this.appendBatchNow(batch))
+  }
+
+  /**
+   * The way in for both appends. Not an async function: the promise enqueue makes is the one the
+   * caller awaits, without the microtask hops of wrapping it (they add up with many small
+   * concurrent appends), and the batch reaches the log before append returns, which the Kafka
+   * server relies on to keep overlapping Produce requests in order. Errors become rejections.
+   */
+  private admit(write: () => Promise<AppendResult>): Promise<AppendResult> {
     try {
       this.checkWritable()
       // Each rolled-away segment keeps its write descriptor until it is synced; when rolls outpace
@@ -395,10 +411,10 @@ export class Log {
       if (this.retired.length >= MAX_UNSYNCED_SEGMENTS) {
         return this.idle().then(() => {
           this.checkWritable()
-          return this.appendNow(records, options)
+          return write()
         })
       }
-      return this.appendNow(records, options)
+      return write()
     } catch (err) {
       return Promise.reject(err)
     }
@@ -418,13 +434,7 @@ export class Log {
     return this.enqueue(batch, records.length, readInt64(batch, MAX_TIMESTAMP_OFFSET))
   }
 
-  /**
-   * Append a RecordBatch v2 that was encoded elsewhere (a Kafka client's produce request) as it
-   * is: it is checked (sizes, magic, CRC) and only its baseOffset is rewritten.
-   */
-  async appendBatch(batch: Buffer): Promise<AppendResult> {
-    this.checkWritable()
-    if (this.retired.length >= MAX_UNSYNCED_SEGMENTS) await this.idle()
+  private appendBatchNow(batch: Buffer): Promise<AppendResult> {
     if (!Buffer.isBuffer(batch)) throw new InvalidArgumentError('appendBatch takes a Buffer holding one RecordBatch')
     const problem = checkBatch(batch, 0, batch.length)
     if (problem !== null) {
@@ -1050,8 +1060,7 @@ export class Log {
       if (!syncFailed) {
         // The zeros past the last batch go, and the cut is synced before the marker vouches for it.
         try {
-          this.active.trimPreallocated()
-          this.active.syncSync()
+          if (this.active.trimPreallocated()) this.active.syncSync()
         } catch {
           syncFailed = true
         }

@@ -110,7 +110,7 @@ export class Segment {
   private writeFd = -1
   /** Whether write-behind was asked for (and so holds a descriptor of the .log in its thread). */
   private wroteBehind = false
-  /** The .log's length on disk while open for append: `size` plus any zero-filled space after it. */
+  /** The .log's length on disk while open for append: `size` plus any zeros after it (never less). */
   private allocated = 0
   /** Read-only tails: the end of the batches already checked, or -1. */
   verifiedEnd = -1
@@ -205,9 +205,8 @@ export class Segment {
     const io = this.config.io
     const ahead = Math.min(this.size + (this.config.preallocateBytes ?? 0), this.config.preallocateLimit ?? Number.MAX_SAFE_INTEGER)
     const target = Math.max(end, ahead)
-    const from = Math.max(this.allocated, this.size)
     try {
-      for (let at = from; at < target; ) {
+      for (let at = this.allocated; at < target; ) {
         const n = Math.min(ZEROS.length, target - at)
         io.writevSync(this.writeFd, [n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n)], at)
         at += n
@@ -232,11 +231,15 @@ export class Segment {
     return this.config.io.writeBehind(this.logFile)
   }
 
-  /** Cut the zero-filled space after the last batch (before the segment stops being active). */
-  trimPreallocated(): void {
-    if (this.writeFd < 0 || this.allocated <= this.size) return
+  /**
+   * Cut the zero-filled space after the last batch (before the segment stops being active).
+   * Returns whether there was any, so the caller knows whether the cut needs a sync.
+   */
+  trimPreallocated(): boolean {
+    if (this.writeFd < 0 || this.allocated <= this.size) return false
     this.config.io.ftruncateSync(this.writeFd, this.size)
     this.allocated = this.size
+    return true
   }
 
   /** Account for one batch just written at `position`: indexes, timestamps, next offset. */
