@@ -390,9 +390,10 @@ export class Consumer extends EventEmitter implements GroupMember {
     for (let i = 0; i < states.length && out.length < max; i++) {
       const p = states[(this.rotate + i) % states.length]
       if (p.paused || p.revoking || p.position >= p.log.highWatermark) continue
-      let records
+      const before = out.length
       try {
-        records = p.log.readSync(p.position, { maxRecords: max - out.length, maxBytes: this.maxBytesPerPartition })
+        // Decoded straight into `out` as ConsumedMessages: one object per record, not two.
+        p.log.readSync(p.position, { maxRecords: max - before, maxBytes: this.maxBytesPerPartition, into: out, source: p })
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) {
           // Retention moved the log start past us (or the log was truncated): Kafka's reset.
@@ -403,10 +404,7 @@ export class Consumer extends EventEmitter implements GroupMember {
         }
         throw err
       }
-      for (const r of records) {
-        out.push({ topic: p.topic, partition: p.partition, offset: r.offset, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })
-      }
-      if (records.length > 0) p.position = records[records.length - 1].offset + 1
+      if (out.length > before) p.position = out[out.length - 1].offset + 1
     }
     return out
   }

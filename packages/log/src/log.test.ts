@@ -118,6 +118,47 @@ describe('read limits', () => {
     }
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
   })
+
+  it('with `into` appends to the given array, counting maxRecords and the first-batch rule from what it adds', async () => {
+    const dir = dirs.make()
+    const log = await openLog(dir, { segmentBytes: 10_000 })
+    await log.append([{ value: 'a'.repeat(5000) }, { value: 'b' }])
+    await log.append([{ value: 'c' }, { value: 'd' }])
+    const into: LogRecord[] = [{ offset: 99, timestamp: 0, key: null, value: null, headers: [] }]
+    // The batch over maxBytes still comes back, though `into` was not empty.
+    expect(await log.read(0, { maxBytes: 10, into })).toBe(into)
+    expect(into.map((r) => r.offset)).toEqual([99, 0, 1])
+    // maxRecords counts what this read adds, not what `into` held.
+    log.readSync(2, { maxRecords: 1, into })
+    expect(into.map((r) => r.offset)).toEqual([99, 0, 1, 2])
+    log.readSync(3, { into })
+    expect(into.map((r) => r.offset)).toEqual([99, 0, 1, 2, 3])
+    // At the log end there is nothing to add.
+    expect(log.readSync(4, { into })).toBe(into)
+    expect(into).toHaveLength(5)
+  })
+
+  it('with `source` builds records that also carry topic and partition, across segments', async () => {
+    const dir = dirs.make()
+    const log = await openLog(dir, { segmentBytes: 200 })
+    for (let i = 0; i < 6; i++) await log.append([{ key: `k${i}`, value: `v${i}`, headers: [{ key: 'h', value: `${i}` }], timestamp: 1000 + i }])
+    expect(log.segmentCount).toBeGreaterThan(1)
+    const got = log.readSync(1, { source: { topic: 'orders', partition: 3 } })
+    expect(got).toHaveLength(5)
+    got.forEach((r, i) => {
+      expect(r).toEqual({
+        topic: 'orders',
+        partition: 3,
+        offset: i + 1,
+        key: Buffer.from(`k${i + 1}`),
+        value: Buffer.from(`v${i + 1}`),
+        headers: [{ key: 'h', value: Buffer.from(`${i + 1}`) }],
+        timestamp: 1001 + i,
+      })
+    })
+    // Without it, the plain LogRecord.
+    expect(Object.keys(log.readSync(0)[0])).toEqual(['offset', 'timestamp', 'key', 'value', 'headers'])
+  })
 })
 
 describe('offsets and bad input', () => {

@@ -46,6 +46,7 @@ import {
   readBatchHeader,
   type BatchHeader,
   type LogRecord,
+  type RecordSource,
   type RecordInput,
   type BatchOptions,
   checkBatch,
@@ -108,7 +109,15 @@ export interface AppendResult {
 export interface ReadOptions {
   /** Stop before a batch that would take the total past this (at least one batch is returned). Default 1 MiB. */
   maxBytes?: number
+  /** Records this call returns (or adds to `into`) at most. */
   maxRecords?: number
+  /** Append the records to this array, and return it, instead of a new one. */
+  into?: LogRecord[]
+  /**
+   * Give every record these two fields as well, in the same object: what a consumer hands out
+   * ({ topic, partition, offset, key, value, headers, timestamp }), without a second object per record.
+   */
+  source?: RecordSource
 }
 
 export interface StreamOptions {
@@ -742,9 +751,12 @@ export class Log {
     if (offset < this._logStartOffset || offset > this._logEndOffset) {
       throw new OffsetOutOfRangeError(offset, this._logStartOffset, this._logEndOffset)
     }
-    const out: LogRecord[] = []
+    const out = options.into ?? []
     const hw = this._highWatermark
     if (offset >= hw) return out
+    const first = out.length
+    const limit = first + maxRecords
+    const source = options.source ?? null
     let consumed = 0
     let from = offset
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
@@ -753,15 +765,15 @@ export class Log {
       const position = seg.findPosition(from, end)
       this.trackIndexes(seg)
       if (position >= 0) {
-        const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (maxRecords - out.length) * this.bytesPerRecord * 2)
-        const n = seg.readRecords(position, end, from, out, maxRecords, maxBytes - consumed, hint, hw)
+        const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (limit - out.length) * this.bytesPerRecord * 2)
+        const n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source)
         consumed += n
         // Stopped inside this segment (byte budget, high watermark): the next segment must not be
         // read, or the batches left here would be skipped.
         if (position + n < end) break
       }
-      if (out.length >= maxRecords || consumed >= maxBytes) break
-      if (out.length > 0) from = out[out.length - 1].offset + 1
+      if (out.length >= limit || consumed >= maxBytes) break
+      if (out.length > first) from = out[out.length - 1].offset + 1
       if (from >= hw) break
     }
     return out

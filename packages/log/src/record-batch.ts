@@ -13,6 +13,7 @@
  * decoder walks a Buffer in place and hands out key and value as views of it (no copies).
  */
 import { gunzipSync } from 'node:zlib'
+import { viewOf } from './buffer-view.js'
 import { crc32c } from './crc32c.js'
 import { CorruptBatchError, InvalidArgumentError, RecordTooLargeError, UnsupportedCompressionError } from './errors.js'
 import {
@@ -80,6 +81,15 @@ export interface LogRecord {
   value: Buffer | null
   headers: Header[]
 }
+
+/** Where records come from, for a reader that hands them on tagged with it (a consumer). */
+export interface RecordSource {
+  topic: string
+  partition: number
+}
+
+/** A LogRecord that also names its topic and partition, in one object. */
+export interface SourcedRecord extends LogRecord, RecordSource {}
 
 export interface BatchOptions {
   baseOffset?: number
@@ -378,7 +388,8 @@ function recordsSection(buf: Buffer, pos: number, size: number, attributes: numb
 
 /**
  * Append to `out` the records of the (already validated) batch at `pos` whose offset is at least
- * `minOffset`, stopping once `out` holds `maxRecords`. Returns how many it added.
+ * `minOffset`, stopping once `out` holds `maxRecords`. Returns how many it added. With a `source`,
+ * each record also carries its topic and partition (see RecordSource).
  */
 export function decodeRecords(
   buf: Buffer,
@@ -386,6 +397,7 @@ export function decodeRecords(
   out: LogRecord[],
   minOffset = 0,
   maxRecords = Infinity,
+  source: RecordSource | null = null,
 ): number {
   const size = buf.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET)
@@ -397,20 +409,49 @@ export function decodeRecords(
   if (baseOffset + lastOffsetDelta < minOffset) return 0
 
   const { data, start, end } = recordsSection(buf, pos, size, attributes)
+  const memory = data.buffer
+  const base = data.byteOffset
   const before = out.length
   let p = start
+  // This loop is the whole cost of a read. The varints are decoded in line for their common
+  // lengths (one byte; two for the record and value lengths of records up to 8 KiB), because a
+  // call to readVarint, which returns its end through a module-level slot, costs more here than
+  // the rest of the field. Anything out of bounds (undefined compares false) falls to readVarint,
+  // which throws; a key or value running past its record is caught by the recordEnd check.
   try {
     let i = 0
     for (; i < count && out.length < maxRecords; i++) {
-      const length = readVarint(data, p)
-      p = varintEnd
+      let length = data[p]
+      if (length < 0x80) {
+        length = (length >>> 1) ^ -(length & 1)
+        p++
+      } else if (data[p + 1] < 0x80) {
+        length = (length & 0x7f) | (data[p + 1] << 7)
+        length = (length >>> 1) ^ -(length & 1)
+        p += 2
+      } else {
+        length = readVarint(data, p)
+        p = varintEnd
+      }
       const recordEnd = p + length
       if (length < 0 || recordEnd > end) throw new VarintError(`record ${i} of length ${length} runs past the batch`)
       p++ // attributes
-      const tsDelta = readVarlong(data, p)
-      p = varintEnd
-      const offsetDelta = readVarint(data, p)
-      p = varintEnd
+      let tsDelta = data[p]
+      if (tsDelta < 0x80) {
+        tsDelta = (tsDelta >>> 1) ^ -(tsDelta & 1)
+        p++
+      } else {
+        tsDelta = readVarlong(data, p)
+        p = varintEnd
+      }
+      let offsetDelta = data[p]
+      if (offsetDelta < 0x80) {
+        offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
+        p++
+      } else {
+        offsetDelta = readVarint(data, p)
+        p = varintEnd
+      }
       if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) {
         throw new VarintError(`record ${i} has offset delta ${offsetDelta} outside [0, ${lastOffsetDelta}]`)
       }
@@ -419,22 +460,44 @@ export function decodeRecords(
         p = recordEnd
         continue
       }
-      const keyLen = readVarint(data, p)
-      p = varintEnd
+      let keyLen = data[p]
+      if (keyLen < 0x80) {
+        keyLen = (keyLen >>> 1) ^ -(keyLen & 1)
+        p++
+      } else {
+        keyLen = readVarint(data, p)
+        p = varintEnd
+      }
       let key: Buffer | null = null
       if (keyLen >= 0) {
-        key = data.subarray(p, p + keyLen)
+        key = viewOf(memory, base + p, keyLen)
         p += keyLen
       }
-      const valueLen = readVarint(data, p)
-      p = varintEnd
+      let valueLen = data[p]
+      if (valueLen < 0x80) {
+        valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
+        p++
+      } else if (data[p + 1] < 0x80) {
+        valueLen = (valueLen & 0x7f) | (data[p + 1] << 7)
+        valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
+        p += 2
+      } else {
+        valueLen = readVarint(data, p)
+        p = varintEnd
+      }
       let value: Buffer | null = null
       if (valueLen >= 0) {
-        value = data.subarray(p, p + valueLen)
+        value = viewOf(memory, base + p, valueLen)
         p += valueLen
       }
-      const headerCount = readVarint(data, p)
-      p = varintEnd
+      let headerCount = data[p]
+      if (headerCount < 0x80) {
+        headerCount = (headerCount >>> 1) ^ -(headerCount & 1)
+        p++
+      } else {
+        headerCount = readVarint(data, p)
+        p = varintEnd
+      }
       let headers = NO_HEADERS
       if (headerCount > 0) {
         headers = new Array<Header>(headerCount)
@@ -448,7 +511,7 @@ export function decodeRecords(
           p = varintEnd
           let hv: Buffer | null = null
           if (vl >= 0) {
-            hv = data.subarray(p, p + vl)
+            hv = viewOf(memory, base + p, vl)
             p += vl
           }
           headers[h] = { key: hk, value: hv }
@@ -457,13 +520,10 @@ export function decodeRecords(
         throw new VarintError(`record ${i} has a negative header count`)
       }
       if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
-      out.push({
-        offset,
-        timestamp: logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta,
-        key,
-        value,
-        headers,
-      })
+      const timestamp = logAppendTime >= 0 ? logAppendTime : baseTimestamp + tsDelta
+      // Two literal sites, so that each keeps one object shape.
+      if (source === null) out.push({ offset, timestamp, key, value, headers })
+      else out.push({ topic: source.topic, partition: source.partition, offset, key, value, headers, timestamp } as SourcedRecord)
     }
     // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
     if (i === count && p !== end) throw new VarintError(`${end - p} bytes remain after the batch's ${count} records`)

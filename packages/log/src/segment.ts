@@ -25,6 +25,7 @@ import {
   decodeRecords,
   isControlBatch,
   type LogRecord,
+  type RecordSource,
   readInt64,
 } from './record-batch.js'
 import { CorruptBatchError } from './errors.js'
@@ -402,18 +403,21 @@ export class Segment {
 
   /**
    * Decode records with offset >= `offset` into `out`, reading from `position` (a batch boundary)
-   * up to `end`. Whole batches only, up to `maxBytes` of them, except that the first batch is
-   * always returned however large it is. Returns the bytes of batches consumed.
+   * up to `end`, until `out` holds `maxRecords`. Whole batches only, up to `maxBytes` of them,
+   * except that the first batch of the read (`out` holds no more than `first` records) is always
+   * returned however large it is. Returns the bytes of batches consumed.
    */
   readRecords(
     position: number,
     end: number,
     offset: number,
     out: LogRecord[],
+    first: number,
     maxRecords: number,
     maxBytes: number,
     readHint: number,
     highWatermark: number,
+    source: RecordSource | null = null,
   ): number {
     let consumed = 0
     let pos = position
@@ -431,7 +435,7 @@ export class Segment {
         }
         // Whole batches within maxBytes, but never nothing: the first batch of the whole read (which
         // may have started in an earlier segment: `out` holds its records) goes out whatever its size.
-        if (consumed + size > maxBytes && out.length > 0) return consumed
+        if (consumed + size > maxBytes && out.length > first) return consumed
         if (at + size > chunk.length) {
           if (at > 0) break // read again, starting at this batch
           chunk = this.readBytes(filePos, size)
@@ -441,7 +445,7 @@ export class Segment {
         }
         const problem = checkBatch(chunk, at, at + size, this.config.maxBatchBytes)
         if (problem !== null) throw new CorruptBatchError(problem, this.logFile, filePos)
-        if (!isControlBatch(chunk, at)) decodeRecords(chunk, at, out, offset, maxRecords)
+        if (!isControlBatch(chunk, at)) decodeRecords(chunk, at, out, offset, maxRecords, source)
         consumed += size
         at += size
       }
