@@ -342,6 +342,43 @@ describe("group commit with flush 'always'", () => {
   })
 })
 
+describe("flush 'interval'", () => {
+  it('a segment rolled away while its sync runs is synced again, after its last write, before the log closes', async () => {
+    const io = faultyIO()
+    const dir = tempDir()
+    const log = await openLog(dir, { flush: 'interval', flushIntervalMs: 3_600_000, segmentBytes: 1000, io })
+    await log.append([record(0, 300)])
+    let fired = false
+    io.onSyncStart = () => {
+      if (fired) return
+      fired = true
+      // Appends under 'interval' are written at once: these land in the segment being synced,
+      // after its sync began, and then roll it away.
+      for (let i = 1; i <= 3; i++) void log.append([record(i, 300)])
+    }
+    await log.flush()
+    expect(fired).toBe(true)
+    expect(log.segmentCount).toBeGreaterThan(1)
+    await log.close()
+    const written = new Set<string>()
+    for (const e of io.events) {
+      if (e.kind !== 'write') continue
+      written.add(e.file)
+      // A sync that began after the write, and succeeded.
+      const syncedAfter = io.events.some(
+        (s) =>
+          s.kind === 'sync-start' &&
+          s.file === e.file &&
+          s.seq > e.seq &&
+          io.events.some((t) => t.kind === 'sync-end' && t.id === s.id && t.ok),
+      )
+      expect(syncedAfter, `write at ${e.position} of ${path.basename(e.file)}`).toBe(true)
+    }
+    expect(written.size).toBeGreaterThan(1)
+    expectRecords(await openLog(dir), 4)
+  })
+})
+
 describe("preallocation with flush 'always'", () => {
   const fileSize = (dir: string, name: string) => fs.statSync(path.join(dir, name)).size
 
@@ -424,14 +461,22 @@ describe("preallocation with flush 'always'", () => {
     expect(reader.logEndOffset).toBe(40)
   })
 
-  it('a write bigger than a quarter of the zero-fill chunk goes without zeros', async () => {
+  it('a write up to the zero-fill chunk (256 KiB) is zero-filled; a bigger one goes without zeros', async () => {
     const dir = tempDir()
     const log = await openLog(dir, { flush: 'always' })
+    // ~70 KiB, what 64 appenders of ten 100-byte records make in one group.
     await log.append(Array.from({ length: 70 }, (_, i) => record(i, 1000)))
-    expect(fileSize(dir, logFiles(dir)[0])).toBe(log.size)
-    await log.append([record(70)])
-    expect(fileSize(dir, logFiles(dir)[0])).toBeGreaterThan(log.size)
-    expectRecords(log, 71)
+    expect(log.size).toBeGreaterThan(64 * 1024)
+    expect(fileSize(dir, logFiles(dir)[0])).toBe(256 * 1024)
+    const other = tempDir()
+    const big = await openLog(other, { flush: 'always' })
+    await big.append(Array.from({ length: 300 }, (_, i) => record(i, 1000)))
+    expect(big.size).toBeGreaterThan(256 * 1024)
+    expect(fileSize(other, logFiles(other)[0])).toBe(big.size)
+    await big.append([record(300)])
+    expect(fileSize(other, logFiles(other)[0])).toBeGreaterThan(big.size)
+    expectRecords(log, 70)
+    expectRecords(big, 301)
   })
 
   it('a full disk while zero-filling only costs the speed-up: the append is written without zeros', async () => {

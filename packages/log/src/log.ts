@@ -187,6 +187,7 @@ const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
 /** How far ahead of the appends `preallocate` zero-fills the active segment. */
 const PREALLOCATE_BYTES = 256 * 1024
+const NO_SEGMENTS: readonly Segment[] = []
 /** Rolled-away segments waiting for their sync (each holds a descriptor) before appends wait. */
 const MAX_UNSYNCED_SEGMENTS = 32
 /** Batches up to this size are encoded into the log's reused scratch buffer. */
@@ -262,6 +263,13 @@ export class Log {
     if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, Math.min(SCRATCH_LIMIT, this.scratch.length * 2)))
     return this.scratch
   }
+  /**
+   * What appendNow hands encodeBatch when the caller gives no options. Without 'always' the batch
+   * is written before append returns, so one buffer serves every append; 'always' queues batches
+   * for the next group commit, so each needs its own.
+   */
+  private readonly encodeOptions: BatchOptions
+
   /** Average stored bytes per record, to size reads that ask for few records. */
   private bytesPerRecord = 128
 
@@ -294,6 +302,11 @@ export class Log {
       preallocateBytes:
         !this.readOnly && (options.preallocate ?? flush === 'always') ? Math.min(PREALLOCATE_BYTES, this.segmentBytes) : 0,
       preallocateLimit: this.segmentBytes,
+    }
+    this.encodeOptions = {
+      timestamp: 0,
+      maxRecordBytes: this.maxRecordBytes,
+      allocate: this.flushPolicy === 'always' ? undefined : this.scratchFor,
     }
   }
 
@@ -432,14 +445,14 @@ export class Log {
   private appendNow(records: ReadonlyArray<RecordInput>, options: BatchOptions | undefined): Promise<AppendResult> {
     if (!Array.isArray(records)) throw new InvalidArgumentError('append takes an array of records')
     if (records.length === 0) throw new InvalidArgumentError('append needs at least one record', 'SAMSA_EMPTY_APPEND')
-    const batch = encodeBatch(records, {
-      ...options,
-      timestamp: options?.timestamp ?? this.now(),
-      maxRecordBytes: this.maxRecordBytes,
-      // Without 'always' the batch is written before append returns, so one buffer serves every
-      // append; 'always' queues batches for the next group commit, so each needs its own.
-      allocate: this.flushPolicy === 'always' ? undefined : this.scratchFor,
-    })
+    let encodeOptions = this.encodeOptions
+    if (options === undefined) {
+      // The common case: one options object for every append (encodeBatch is synchronous).
+      encodeOptions.timestamp = this.now()
+    } else {
+      encodeOptions = { ...options, timestamp: options.timestamp ?? this.now(), maxRecordBytes: this.maxRecordBytes, allocate: encodeOptions.allocate }
+    }
+    const batch = encodeBatch(records, encodeOptions)
     return this.enqueue(batch, records.length, readInt64(batch, MAX_TIMESTAMP_OFFSET))
   }
 
@@ -613,10 +626,22 @@ export class Log {
 
       const failed = group.length > 0 ? this.writeGroup(group) : null
       const target = this._logEndOffset
-      const synced = [...this.retired, this.active]
+      // Retired segments take no more writes, so this sync covers them whole. The active one may
+      // be retired (a roll by an append under 'interval') while its sync runs, with bytes written
+      // after the sync began: it stays retired, for the next sync.
+      const retired = this.retired.length === 0 ? NO_SEGMENTS : [...this.retired]
       let syncError: unknown = null
-      if (target > this.recoveryPoint || this.retired.length > 0 || waiters.length > 0) {
+      if (retired.length === 0) {
+        if (target > this.recoveryPoint || waiters.length > 0) {
+          try {
+            await this.active.sync()
+          } catch (err) {
+            syncError = err
+          }
+        }
+      } else {
         // allSettled: every sync must be over before a descriptor may be closed.
+        const synced = [...retired, this.active]
         for (const r of await Promise.allSettled(synced.map((s) => s.sync()))) {
           if (r.status === 'rejected' && syncError === null) syncError = r.reason
         }
@@ -634,8 +659,10 @@ export class Log {
         for (const w of waiters) w.reject(error)
         continue
       }
-      for (const s of this.retired) if (synced.includes(s)) s.closeWriter()
-      this.retired = this.retired.filter((s) => !synced.includes(s))
+      if (retired.length > 0) {
+        for (const s of retired) if (this.retired.includes(s)) s.closeWriter()
+        this.retired = this.retired.filter((s) => !retired.includes(s))
+      }
       this.recoveryPoint = Math.max(this.recoveryPoint, target)
       if (this._highWatermark < target) {
         this._highWatermark = target

@@ -414,7 +414,7 @@ export function decodeRecords(
   const before = out.length
   let p = start
   // This loop is the whole cost of a read. The varints are decoded in line for their common
-  // lengths (one byte; two for the record and value lengths of records up to 8 KiB), because a
+  // lengths (one byte; two for the record length, the offset delta and the value length, up to 8191), because a
   // call to readVarint, which returns its end through a module-level slot, costs more here than
   // the rest of the field. Anything out of bounds (undefined compares false) falls to readVarint,
   // which throws; a key or value running past its record is caught by the recordEnd check.
@@ -448,6 +448,10 @@ export function decodeRecords(
       if (offsetDelta < 0x80) {
         offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
         p++
+      } else if (data[p + 1] < 0x80) {
+        offsetDelta = (offsetDelta & 0x7f) | (data[p + 1] << 7)
+        offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
+        p += 2
       } else {
         offsetDelta = readVarint(data, p)
         p = varintEnd

@@ -179,9 +179,11 @@ export class Segment {
   write(buffers: ReadonlyArray<Uint8Array>, length: number): void {
     const io = this.config.io
     const chunk = this.config.preallocateBytes ?? 0
-    // Zeros pay for small writes, whose sync would otherwise be mostly the journal commit; a big
-    // write would pay twice its own bytes for them.
-    if (this.size + length > this.allocated && length <= chunk / 4) this.preallocate(this.size + length)
+    // Zeros pay for writes up to the chunk: their sync would otherwise wait for a journal commit
+    // (the file's size changed). A write bigger than the chunk would pay more in zeros than that.
+    // Measured (2026-11-29, two logs in one process, alternating): 64 appenders of ten records
+    // (~70 KiB a group) went 2-4% faster with a p50 18% lower than with the old cap of chunk / 4.
+    if (this.size + length > this.allocated && length <= chunk) this.preallocate(this.size + length)
     try {
       io.writevSync(this.writeFd, buffers, this.size)
     } catch (err) {

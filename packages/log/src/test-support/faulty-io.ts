@@ -2,8 +2,8 @@
  * A FileIO that does real I/O through defaultIO but can be told to fail, the way a full or failing
  * disk does: writes to `.log` files throw ENOSPC/EIO/EFBIG (optionally after writing part of the
  * data, as a short write followed by an error does), and fdatasync of `.log` files rejects.
- * It also records every data write and every sync in one ordered event list, so tests can check
- * what was synced before an append resolved.
+ * It also records every data write and every sync of a .log (fdatasync and fdatasyncSync) in one
+ * ordered event list, so tests can check what was synced before an append resolved.
  */
 import { defaultIO, type FileIO } from '../file-io.js'
 
@@ -98,6 +98,19 @@ export function faultyIO(): FaultyIO {
         throw errno(fault.code, 'fsync')
       }
       defaultIO.fsyncDirSync(dir)
+    },
+    fdatasyncSync(fd) {
+      const file = files.get(fd)
+      if (!isLog(file)) return defaultIO.fdatasyncSync(fd)
+      const id = syncIds++
+      io.events.push({ kind: 'sync-start', seq: seq++, file, id })
+      let ok = false
+      try {
+        defaultIO.fdatasyncSync(fd)
+        ok = true
+      } finally {
+        io.events.push({ kind: 'sync-end', seq: seq++, file, id, ok })
+      }
     },
     async fdatasync(fd) {
       const file = files.get(fd)
