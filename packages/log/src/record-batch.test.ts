@@ -1021,7 +1021,29 @@ describe('malformed input', () => {
     expectCode(() => encodeBatch(['text' as unknown as RecordInput]), InvalidArgumentError, 'SAMSA_INVALID_ARGUMENT')
     for (const ts of [Number.NaN, 1.5, Infinity, '1000' as unknown as number, 2 ** 60]) {
       expectCode(() => encodeBatch([{ value: 'v', timestamp: ts }]), InvalidArgumentError, 'SAMSA_INVALID_ARGUMENT')
+      expectCode(() => encodeBatch([{ value: 'a' }, { value: 'v', timestamp: ts }]), InvalidArgumentError, 'SAMSA_INVALID_ARGUMENT')
+      expectCode(() => encodeBatch([{ value: 'v' }], { timestamp: ts }), InvalidArgumentError, 'SAMSA_INVALID_ARGUMENT')
     }
+  })
+
+  it('encodeBatch mixes records with and without timestamps (null is none), and keys and values of every kind', () => {
+    const now = 1_700_000_000_000
+    const batch = encodeBatch(
+      [
+        { key: null, value: Buffer.from('a') },
+        { key: 'k1', value: 'b', timestamp: now - 5000 },
+        { key: Buffer.from('k2'), value: null, timestamp: null as unknown as number },
+        { value: '', headers: { h: ['1', '2'] } },
+        { key: '', value: Buffer.alloc(0), timestamp: now + 9_000_000_000 },
+      ],
+      { timestamp: now },
+    )
+    const { header, records } = decodeBatch(batch)
+    expect(header.maxTimestamp).toBe(now + 9_000_000_000)
+    expect(records.map((r) => r.timestamp)).toEqual([now, now - 5000, now, now, now + 9_000_000_000])
+    expect(records.map((r) => (r.key === null ? null : r.key.toString()))).toEqual([null, 'k1', 'k2', null, ''])
+    expect(records.map((r) => (r.value === null ? null : r.value.toString()))).toEqual(['a', 'b', null, '', ''])
+    expect(records[3].headers.map((h) => [h.key, h.value?.toString()])).toEqual([['h', '1'], ['h', '2']])
   })
 })
 

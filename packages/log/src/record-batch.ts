@@ -206,6 +206,9 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
   const count = records.length
   if (count === 0) throw new InvalidArgumentError('a batch needs at least one record', 'SAMSA_EMPTY_APPEND')
   const now = options.timestamp ?? Date.now()
+  if (typeof now !== 'number' || !Number.isSafeInteger(now)) {
+    throw new InvalidArgumentError(`timestamp ${String(now)} is not a time; use milliseconds since the epoch`)
+  }
   const maxRecordBytes = options.maxRecordBytes ?? Infinity
 
   // Pass 1: sizes. Per record: key length, value length, body size; headers are sized inline.
@@ -213,27 +216,43 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
   const sizes = scratchSizes
   // Optional chaining: a null first record must reach the per-record check below, not crash here.
   const baseTimestamp = (records[0] as RecordInput | null)?.timestamp ?? now
+  // The timestamp delta of a record without a timestamp of its own.
+  const nowDelta = now - baseTimestamp
   let maxTimestamp = -Infinity
   let total = RECORDS_OFFSET
+  // Whether some record has a timestamp or headers of its own: pass 2 looks at them only then.
+  let timestamps = false
+  let headers = false
   for (let i = 0; i < count; i++) {
     const r = records[i]
     if (r === null || typeof r !== 'object') throw new InvalidArgumentError(`record ${i} is not an object`)
-    const ts = r.timestamp ?? now
-    if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
-      throw new InvalidArgumentError(`record ${i} has timestamp ${String(ts)}; use milliseconds since the epoch`)
+    const ts = r.timestamp
+    let delta = nowDelta
+    if (ts === undefined || ts === null) {
+      if (now > maxTimestamp) maxTimestamp = now
+    } else {
+      if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
+        throw new InvalidArgumentError(`record ${i} has timestamp ${String(ts)}; use milliseconds since the epoch`)
+      }
+      if (ts > maxTimestamp) maxTimestamp = ts
+      delta = ts - baseTimestamp
+      timestamps = true
     }
-    if (ts > maxTimestamp) maxTimestamp = ts
-    const keyLen = byteLength(r.key)
-    const valueLen = byteLength(r.value)
+    const key = r.key
+    const value = r.value
+    // Buffers first: the common case, and instanceof is the costly test.
+    const keyLen = key === null || key === undefined ? -1 : key instanceof Uint8Array ? key.length : byteLength(key)
+    const valueLen = value instanceof Uint8Array ? value.length : value === null || value === undefined ? -1 : byteLength(value)
     let body =
       1 +
-      sizeOfVarlong(ts - baseTimestamp) +
+      sizeOfVarlong(delta) +
       sizeOfVarint(i) +
       sizeOfVarint(keyLen) +
       (keyLen > 0 ? keyLen : 0) +
       sizeOfVarint(valueLen) +
       (valueLen > 0 ? valueLen : 0)
     if (r.headers !== undefined && r.headers !== null) {
+      headers = true
       const hs = headerList(r.headers)
       body += sizeOfVarint(hs.length)
       for (let h = 0; h < hs.length; h++) {
@@ -262,11 +281,31 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
     const r = records[i]
     pos = writeVarint(buf, pos, sizes[i * 3 + 2])
     buf[pos++] = 0 // record attributes: unused in v2
-    pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
+    pos = writeVarlong(buf, pos, timestamps ? (r.timestamp ?? now) - baseTimestamp : nowDelta)
     pos = writeVarint(buf, pos, i)
-    pos = writeBytes(buf, pos, r.key, sizes[i * 3])
-    pos = writeBytes(buf, pos, r.value, sizes[i * 3 + 1])
-    if (r.headers !== undefined && r.headers !== null) {
+    // Key and value written in line (writeBytes, shared with the headers' mixed types, stays out of
+    // line, and the call costs more than the write). Zig-zag -1, for null, is 1.
+    const keyLen = sizes[i * 3]
+    if (keyLen < 0) {
+      buf[pos++] = 1
+    } else {
+      pos = writeVarint(buf, pos, keyLen)
+      const key = r.key
+      if (typeof key === 'string') buf.write(key, pos, keyLen, 'utf8')
+      else buf.set(key as Uint8Array, pos)
+      pos += keyLen
+    }
+    const valueLen = sizes[i * 3 + 1]
+    if (valueLen < 0) {
+      buf[pos++] = 1
+    } else {
+      pos = writeVarint(buf, pos, valueLen)
+      const value = r.value
+      if (typeof value === 'string') buf.write(value, pos, valueLen, 'utf8')
+      else buf.set(value as Uint8Array, pos)
+      pos += valueLen
+    }
+    if (headers && r.headers !== undefined && r.headers !== null) {
       const hs = headerList(r.headers)
       pos = writeVarint(buf, pos, hs.length)
       for (let h = 0; h < hs.length; h++) {
