@@ -453,13 +453,16 @@ export function decodeRecords(
   const before = out.length
   let p = start
   // This loop is the whole cost of a read. The varints are decoded in line for their common
-  // lengths (one byte; two for the record length, the offset delta and the value length, up to 8191), because a
-  // call to readVarint, which returns its end through a module-level slot, costs more here than
-  // the rest of the field. Anything out of bounds (undefined compares false) falls to readVarint,
+  // lengths (one byte; two for the record length, the offset delta and the value length, up to
+  // 8191), because a call to readVarint, which returns its end through a module-level slot, costs
+  // more here than the rest of the field. Anything out of bounds (undefined compares false) falls to readVarint,
   // which throws; a key or value running past its record is caught by the recordEnd check.
+  // How many this batch may add: an integer (maxRecords may be Infinity), so the loop's test is cheap.
+  const room = Math.min(count, maxRecords - before)
+  let added = 0
   try {
     let i = 0
-    for (; i < count && out.length < maxRecords; i++) {
+    for (; i < count && added < room; i++) {
       let length = data[p]
       if (length < 0x80) {
         length = (length >>> 1) ^ -(length & 1)
@@ -567,6 +570,7 @@ export function decodeRecords(
       // Two literal sites, so that each keeps one object shape.
       if (source === null) out.push({ offset, timestamp, key, value, headers })
       else out.push({ topic: source.topic, partition: source.partition, offset, key, value, headers, timestamp } as SourcedRecord)
+      added++
     }
     // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
     if (i === count && p !== end) throw new VarintError(`${end - p} bytes remain after the batch's ${count} records`)
@@ -577,7 +581,7 @@ export function decodeRecords(
     }
     throw err
   }
-  return out.length - before
+  return added
 }
 
 /** Decode every record of a standalone batch, validating it first. */
