@@ -347,20 +347,35 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
   }
   if (options.transactional) attributes |= TRANSACTIONAL_MASK
   if (options.control) attributes |= CONTROL_MASK
+  // Byte stores (writeInt32 below), not Buffer's checked writers: a single-record batch is mostly
+  // header, and the checks cost more than the stores.
   writeInt64(buf, BASE_OFFSET_OFFSET, options.baseOffset ?? 0)
-  buf.writeInt32BE(total - LOG_OVERHEAD, LENGTH_OFFSET)
-  buf.writeInt32BE(options.partitionLeaderEpoch ?? 0, PARTITION_LEADER_EPOCH_OFFSET)
+  writeInt32(buf, LENGTH_OFFSET, total - LOG_OVERHEAD)
+  writeInt32(buf, PARTITION_LEADER_EPOCH_OFFSET, options.partitionLeaderEpoch ?? 0)
   buf[MAGIC_OFFSET] = MAGIC
-  buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET)
-  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET)
+  writeInt16(buf, ATTRIBUTES_OFFSET, attributes)
+  writeInt32(buf, LAST_OFFSET_DELTA_OFFSET, count - 1)
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp)
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp)
   writeInt64(buf, PRODUCER_ID_OFFSET, options.producerId ?? -1)
-  buf.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET)
-  buf.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET)
-  buf.writeInt32BE(count, RECORDS_COUNT_OFFSET)
-  buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET, total), CRC_OFFSET)
+  writeInt16(buf, PRODUCER_EPOCH_OFFSET, options.producerEpoch ?? -1)
+  writeInt32(buf, BASE_SEQUENCE_OFFSET, options.baseSequence ?? -1)
+  writeInt32(buf, RECORDS_COUNT_OFFSET, count)
+  writeInt32(buf, CRC_OFFSET, crc32c(buf, ATTRIBUTES_OFFSET, total))
   return buf
+}
+
+/** Big-endian 32 bits of `value` (signed or unsigned: the same bytes). */
+function writeInt32(buf: Buffer, pos: number, value: number): void {
+  buf[pos] = value >>> 24
+  buf[pos + 1] = value >>> 16
+  buf[pos + 2] = value >>> 8
+  buf[pos + 3] = value
+}
+
+function writeInt16(buf: Buffer, pos: number, value: number): void {
+  buf[pos] = value >>> 8
+  buf[pos + 1] = value
 }
 
 /** Give a stored batch its offset. The CRC does not cover these bytes, so it stays valid. */
