@@ -1026,6 +1026,49 @@ describe('malformed input', () => {
     }
   })
 
+  it('encodeBatch writes strings as UTF-8, ASCII or not, short or long, in keys, values and headers', () => {
+    const strings = ['', 'a', 'order-42', 'h\u00e9llo', '\u{1F600} smile', '\ud800 lone', 'x'.repeat(64), 'y'.repeat(65), '\u00e9'.repeat(40), 'z'.repeat(1000)]
+    const batch = encodeBatch(strings.map((t) => ({ key: t, value: t, headers: { [t || 'empty']: t } })))
+    const { records } = decodeBatch(batch)
+    records.forEach((r, i) => {
+      const bytes = Buffer.from(strings[i])
+      expect(r.key).toEqual(bytes)
+      expect(r.value).toEqual(bytes)
+      expect(r.headers).toEqual([{ key: Buffer.from(strings[i] || 'empty').toString(), value: bytes }])
+    })
+  })
+
+  it('decodes header keys as UTF-8 whatever keys came before: repeated, near misses, non-ASCII, invalid bytes', () => {
+    const keys = ['content-type', 'content-typf', 'trace', 'content-type', 'tr\u00e9ce', 'trace', '', 'a'.repeat(64), 'a'.repeat(65)]
+    for (let round = 0; round < 3; round++) {
+      const { records } = decodeBatch(encodeBatch(keys.map((k) => ({ value: 'v', headers: [{ key: k, value: null }] }))))
+      expect(records.map((r) => r.headers[0].key)).toEqual(keys)
+    }
+    // Bytes that are not UTF-8 decode as Buffer#toString decodes them, before and after the same
+    // length of ASCII.
+    const raw = encodeBatch([{ value: 'v', headers: [{ key: 'aaaa', value: null }] }])
+    const at = raw.indexOf('aaaa')
+    const bad = Buffer.from(raw)
+    bad[at] = 0xff
+    const decoded = (buf: Buffer) => {
+      const out: LogRecord[] = []
+      decodeRecords(buf, 0, out)
+      return out[0].headers[0].key
+    }
+    expect(decoded(bad)).toBe(Buffer.from([0xff, 0x61, 0x61, 0x61]).toString())
+    expect(decoded(raw)).toBe('aaaa')
+    expect(decoded(bad)).toBe('\ufffdaaa')
+    expect(decoded(raw)).toBe('aaaa')
+  })
+
+  it('encodeBatch never writes the headers of a batch that failed into the next one', () => {
+    const withHeaders = { value: 'a', headers: { h: 'from the failed call' } }
+    expectCode(() => encodeBatch([withHeaders, { value: 'b'.repeat(100) }], { maxRecordBytes: 60 }), RecordTooLargeError, 'SAMSA_RECORD_TOO_LARGE')
+    const { records } = decodeBatch(encodeBatch([{ value: 'c' }, { value: 'd', headers: [{ key: 'k', value: 'v' }] }]))
+    expect(records[0].headers).toEqual([])
+    expect(records[1].headers).toEqual([{ key: 'k', value: Buffer.from('v') }])
+  })
+
   it('encodeBatch mixes records with and without timestamps (null is none), and keys and values of every kind', () => {
     const now = 1_700_000_000_000
     const batch = encodeBatch(

@@ -207,7 +207,7 @@ function byteLength(b: Bytes): number {
 function writeBytes(buf: Buffer, pos: number, b: Bytes, len: number): number {
   pos = writeVarint(buf, pos, len)
   if (len > 0) {
-    if (typeof b === 'string') buf.write(b, pos, len, 'utf8')
+    if (typeof b === 'string') writeString(buf, pos, b, len)
     else buf.set(b as Uint8Array, pos)
     pos += len
   }
@@ -215,10 +215,31 @@ function writeBytes(buf: Buffer, pos: number, b: Bytes, len: number): number {
 }
 
 /**
+ * Write `s`, whose UTF-8 takes `len` bytes, at `pos`. A string whose UTF-8 is as long as the string
+ * is ASCII, and a short one is copied byte by byte: `Buffer#write` is a call into C++ that costs
+ * ~200 ns here, three times the loop for a typical key or header.
+ */
+function writeString(buf: Buffer, pos: number, s: string, len: number): void {
+  if (len === s.length && len <= 64) {
+    for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i)
+  } else {
+    buf.write(s, pos, len, 'utf8')
+  }
+}
+
+/**
  * Sizes are computed once and kept here between the sizing pass and the writing pass, so the
  * strings' UTF-8 lengths are not measured twice. Reused across calls: the encoder is synchronous.
  */
 let scratchSizes = new Int32Array(1024)
+
+/**
+ * Each record's header list from the sizing pass, for the writing pass (an object map is listed
+ * once). The writing pass empties it; a call that threw in the sizing pass leaves `headersLeft`
+ * set, and the next call starts by dropping what it left.
+ */
+const scratchHeaders: (ReadonlyArray<{ key: string; value: Bytes }> | undefined)[] = []
+let headersLeft = false
 
 /**
  * Encode records as one RecordBatch v2. Offset deltas are 0..n-1; timestamps are deltas from the
@@ -234,6 +255,10 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
   const maxRecordBytes = options.maxRecordBytes ?? Infinity
 
   // Pass 1: sizes. Per record: key length, value length, body size; headers are sized inline.
+  if (headersLeft) {
+    scratchHeaders.length = 0
+    headersLeft = false
+  }
   if (scratchSizes.length < count * 3) scratchSizes = new Int32Array(count * 3 * 2)
   const sizes = scratchSizes
   // Optional chaining: a null first record must reach the per-record check below, not crash here.
@@ -275,7 +300,9 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
       (valueLen > 0 ? valueLen : 0)
     if (r.headers !== undefined && r.headers !== null) {
       headers = true
+      headersLeft = true
       const hs = headerList(r.headers)
+      scratchHeaders[i] = hs
       body += sizeOfVarint(hs.length)
       for (let h = 0; h < hs.length; h++) {
         const hk = hs[h].key
@@ -313,7 +340,7 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
     } else {
       pos = writeVarint(buf, pos, keyLen)
       const key = r.key
-      if (typeof key === 'string') buf.write(key, pos, keyLen, 'utf8')
+      if (typeof key === 'string') writeString(buf, pos, key, keyLen)
       else buf.set(key as Uint8Array, pos)
       pos += keyLen
     }
@@ -323,12 +350,13 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
     } else {
       pos = writeVarint(buf, pos, valueLen)
       const value = r.value
-      if (typeof value === 'string') buf.write(value, pos, valueLen, 'utf8')
+      if (typeof value === 'string') writeString(buf, pos, value, valueLen)
       else buf.set(value as Uint8Array, pos)
       pos += valueLen
     }
-    if (headers && r.headers !== undefined && r.headers !== null) {
-      const hs = headerList(r.headers)
+    const hs = headers ? scratchHeaders[i] : undefined
+    if (hs !== undefined) {
+      scratchHeaders[i] = undefined // hold no caller's objects past this call
       pos = writeVarint(buf, pos, hs.length)
       for (let h = 0; h < hs.length; h++) {
         const hk = hs[h].key
@@ -339,6 +367,8 @@ export function encodeBatch(records: ReadonlyArray<RecordInput>, options: BatchO
       buf[pos++] = 0
     }
   }
+
+  headersLeft = false
 
   let attributes = 0
   if (options.timestampType === 'append') {
@@ -444,6 +474,33 @@ function hex32(n: number): string {
 export function validateBatch(buf: Buffer, pos = 0, end = buf.length, where?: { file: string; position: number }): void {
   const problem = checkBatch(buf, pos, end)
   if (problem !== null) throw new CorruptBatchError(problem, where?.file, where?.position)
+}
+
+/*
+ * Header keys repeat (content-type, a trace header's name), and decoding one is a call into C++
+ * (~190 ns here, twice what the rest of a plain record costs). The decoder keeps the last few
+ * ASCII keys it decoded and hands out the same string again when the bytes match. Only strings of
+ * one char per byte are kept, so a match means the bytes are that ASCII string: a U+FFFD from
+ * invalid bytes never equals a byte, and any other non-ASCII char takes more than one byte.
+ */
+const KEY_CACHE_SIZE = 8
+const keyCache: string[] = []
+let keyCacheNext = 0
+
+function headerKey(data: Buffer, p: number, len: number): string {
+  for (let k = 0; k < keyCache.length; k++) {
+    const c = keyCache[k]
+    if (c.length !== len) continue
+    let i = 0
+    while (i < len && c.charCodeAt(i) === data[p + i]) i++
+    if (i === len) return c
+  }
+  const s = data.toString('utf8', p, p + len)
+  if (s.length === len && len <= 64) {
+    keyCache[keyCacheNext] = s
+    keyCacheNext = (keyCacheNext + 1) % KEY_CACHE_SIZE
+  }
+  return s
 }
 
 /** The records section of a batch, decompressed when needed. */
@@ -591,7 +648,7 @@ export function decodeRecords(
           const kl = readVarint(data, p)
           p = varintEnd
           if (kl < 0) throw new VarintError(`record ${i} has a header with a null key`)
-          const hk = data.toString('utf8', p, p + kl)
+          const hk = headerKey(data, p, kl)
           p += kl
           const vl = readVarint(data, p)
           p = varintEnd
