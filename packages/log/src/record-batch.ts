@@ -13,7 +13,7 @@
  * decoder walks a Buffer in place and hands out key and value as views of it (no copies).
  */
 import { gunzipSync } from 'node:zlib'
-import { viewOf } from './buffer-view.js'
+import { viewOf, viewSource } from './buffer-view.js'
 import { crc32c } from './crc32c.js'
 import { CorruptBatchError, InvalidArgumentError, RecordTooLargeError, UnsupportedCompressionError } from './errors.js'
 import {
@@ -545,8 +545,7 @@ export function decodeRecords(
   // With LogAppendTime every record has the broker's time, whatever its delta.
   const appendTime = logAppendTime >= 0
   const batchTimestamp = boxed(appendTime ? logAppendTime : baseTimestamp)
-  const memory = data.buffer
-  const base = data.byteOffset
+  const views = viewSource(data)
   const before = out.length
   let p = start
   // This loop is the whole cost of a read. The varints are decoded in line for their common
@@ -613,7 +612,7 @@ export function decodeRecords(
       }
       let key: Buffer | null = null
       if (keyLen >= 0) {
-        key = viewOf(memory, base + p, keyLen)
+        key = viewOf(views, p, keyLen)
         p += keyLen
       }
       let valueLen = data[p]
@@ -630,7 +629,7 @@ export function decodeRecords(
       }
       let value: Buffer | null = null
       if (valueLen >= 0) {
-        value = viewOf(memory, base + p, valueLen)
+        value = viewOf(views, p, valueLen)
         p += valueLen
       }
       let headerCount = data[p]
@@ -654,7 +653,7 @@ export function decodeRecords(
           p = varintEnd
           let hv: Buffer | null = null
           if (vl >= 0) {
-            hv = viewOf(memory, base + p, vl)
+            hv = viewOf(views, p, vl)
             p += vl
           }
           headers[h] = { key: hk, value: hv }
