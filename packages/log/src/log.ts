@@ -187,7 +187,6 @@ const MAX_SANE_BATCH = 0x7fffffff
 const MAX_RELATIVE_OFFSET = 0x7fffffff
 /** How far ahead of the appends `preallocate` zero-fills the active segment. */
 const PREALLOCATE_BYTES = 256 * 1024
-const NO_SEGMENTS: readonly Segment[] = []
 /** Rolled-away segments waiting for their sync (each holds a descriptor) before appends wait. */
 const MAX_UNSYNCED_SEGMENTS = 32
 /** Batches up to this size are encoded into the log's reused scratch buffer. */
@@ -629,7 +628,7 @@ export class Log {
       // Retired segments take no more writes, so this sync covers them whole. The active one may
       // be retired (a roll by an append under 'interval') while its sync runs, with bytes written
       // after the sync began: it stays retired, for the next sync.
-      const retired = this.retired.length === 0 ? NO_SEGMENTS : [...this.retired]
+      const retired = [...this.retired]
       let syncError: unknown = null
       if (retired.length === 0) {
         if (target > this.recoveryPoint || waiters.length > 0) {
@@ -659,10 +658,8 @@ export class Log {
         for (const w of waiters) w.reject(error)
         continue
       }
-      if (retired.length > 0) {
-        for (const s of retired) if (this.retired.includes(s)) s.closeWriter()
-        this.retired = this.retired.filter((s) => !retired.includes(s))
-      }
+      for (const s of retired) if (this.retired.includes(s)) s.closeWriter()
+      if (retired.length > 0) this.retired = this.retired.filter((s) => !retired.includes(s))
       this.recoveryPoint = Math.max(this.recoveryPoint, target)
       if (this._highWatermark < target) {
         this._highWatermark = target
