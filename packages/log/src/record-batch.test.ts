@@ -1,3 +1,4 @@
+import assert from 'node:assert'
 import { createRequire } from 'node:module'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -29,6 +30,7 @@ import {
   type HeadersInput,
   type LogRecord,
   type RecordInput,
+  type SourcedRecord,
 } from './record-batch.js'
 import { fixtureBatches, fixtureBytes, loadFetchResponse, loadProduceRequest } from './test-support/kafka-fixtures.js'
 import { writeVarint } from './varint.js'
@@ -693,6 +695,26 @@ describe('round trips', () => {
     expect(decodeRecords(both, posB, limited, 0, 1)).toBe(1)
     expect(limited.map((r) => r.offset)).toEqual([2])
     expect(decodeRecords(both, 4, [], 2)).toBe(0) // the whole batch is below minOffset
+  })
+
+  it('hands out plain objects, equal to literals by every strict test, sourced or not', () => {
+    const batch = encodeBatch([{ key: 'k', value: 'v', headers: { h: 'x' } }], { baseOffset: 7, timestamp: 5 })
+    const plain: LogRecord[] = []
+    const sourced: SourcedRecord[] = []
+    decodeRecords(batch, 0, plain)
+    decodeRecords(batch, 0, sourced, 0, Infinity, { topic: 't', partition: 2 })
+    const header = { key: 'h', value: Buffer.from('x') }
+    const expected = { offset: 7, timestamp: 5, key: Buffer.from('k'), value: Buffer.from('v'), headers: [header] }
+    assert.deepStrictEqual(plain[0], expected)
+    assert.deepStrictEqual(sourced[0], { topic: 't', partition: 2, ...expected })
+    for (const o of [plain[0], sourced[0], plain[0].headers[0]]) {
+      expect(Object.getPrototypeOf(o)).toBe(Object.prototype)
+      expect(o.constructor).toBe(Object)
+    }
+    // Field order is part of what a caller sees (console.log, JSON, Object.keys).
+    expect(Object.keys(plain[0])).toEqual(['offset', 'timestamp', 'key', 'value', 'headers'])
+    expect(Object.keys(sourced[0])).toEqual(['topic', 'partition', 'offset', 'key', 'value', 'headers', 'timestamp'])
+    expect(JSON.parse(JSON.stringify(sourced[0])).timestamp).toBe(5)
   })
 })
 

@@ -134,20 +134,81 @@ export interface BatchHeader {
 const NO_HEADERS: Header[] = Object.freeze([]) as unknown as Header[]
 
 /*
+ * Records are built by constructors, not object literals. V8 tracks where each literal is
+ * allocated and, once most of a site's objects outlive a young collection (as a read's do: the
+ * caller holds all of them until it has looked at each), it "pretenures" the site: every object it
+ * makes from then on is born in the old generation. For a reader that drops its records soon after,
+ * that turns cheap young garbage into old garbage, a write barrier per key and value view stored into
+ * an old object, and major collections: consumer.poll ran at half speed in long-lived processes
+ * once that happened. `new` with a plain constructor has no such site, so records are always young.
+ * Their prototype is Object.prototype, so a record is the same plain object a literal would be
+ * (assert.deepStrictEqual against a literal still holds).
+ *
  * A timestamp is a double (milliseconds since the epoch pass 2^31), and V8 gives each object its
  * own box for a field it holds doubles in: one more allocation per decoded record, and one more
  * object for the scavenger to copy while the caller holds the records (6-16% of a read here).
  * Most records of a batch share its base timestamp (a producer stamps the batch), so the decoder
  * hands them one boxed number. For V8 to store that box as it is, the field must hold "any value"
- * rather than "doubles": the records built once below, with a timestamp that is not a number, make
- * it so for both record shapes (V8 shares an object literal's layout among literals with the same
- * keys in the same order). Nothing else changes: `timestamp` is a number on every record handed out.
+ * rather than "doubles": one record of each kind built below with a timestamp that is not a number
+ * makes it so. The offset is primed the same way, so that an offset past 2^31 does not turn it into
+ * a boxed double for every record after. Nothing else changes: `timestamp` and `offset` are
+ * numbers on every record handed out.
  */
+interface PlainRecordConstructor {
+  new (offset: unknown, timestamp: unknown, key: Buffer | null, value: Buffer | null, headers: Header[]): LogRecord
+}
+interface SourcedRecordConstructor {
+  new (
+    topic: string,
+    partition: number,
+    offset: unknown,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Header[],
+    timestamp: unknown,
+  ): SourcedRecord
+}
+
+const PlainRecord = function (this: LogRecord, offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: Header[]) {
+  this.offset = offset
+  this.timestamp = timestamp
+  this.key = key
+  this.value = value
+  this.headers = headers
+} as unknown as PlainRecordConstructor
+PlainRecord.prototype = Object.prototype
+
+// The field order is the consumer's message order (topic and partition first), as before.
+const SourcedRecordOf = function (
+  this: SourcedRecord,
+  topic: string,
+  partition: number,
+  offset: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Header[],
+  timestamp: number,
+) {
+  this.topic = topic
+  this.partition = partition
+  this.offset = offset
+  this.key = key
+  this.value = value
+  this.headers = headers
+  this.timestamp = timestamp
+} as unknown as SourcedRecordConstructor
+SourcedRecordOf.prototype = Object.prototype
+
+// A decoded header, held as long as its record: built the same way, for the same reason.
+const HeaderOf = function (this: Header, key: string, value: Buffer | null) {
+  this.key = key
+  this.value = value
+} as unknown as new (key: string, value: Buffer | null) => Header
+HeaderOf.prototype = Object.prototype
+
 const timestampBox: { ts: unknown } = { ts: null }
-void [
-  { offset: 0, timestamp: null, key: null, value: null, headers: NO_HEADERS },
-  { topic: '', partition: 0, offset: 0, key: null, value: null, headers: NO_HEADERS, timestamp: null },
-]
+void new PlainRecord(null, null, null, null, NO_HEADERS)
+void new SourcedRecordOf('', 0, null, null, null, NO_HEADERS, null)
 
 /** `ts` as a boxed number, so that records given it share the box (see above). */
 function boxed(ts: number): number {
@@ -656,16 +717,15 @@ export function decodeRecords(
             hv = viewOf(views, p, vl)
             p += vl
           }
-          headers[h] = { key: hk, value: hv }
+          headers[h] = new HeaderOf(hk, hv)
         }
       } else if (headerCount < 0) {
         throw new VarintError(`record ${i} has a negative header count`)
       }
       if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
       const timestamp = tsDelta === 0 || appendTime ? batchTimestamp : baseTimestamp + tsDelta
-      // Two literal sites, so that each keeps one object shape.
-      if (source === null) out.push({ offset, timestamp, key, value, headers })
-      else out.push({ topic: source.topic, partition: source.partition, offset, key, value, headers, timestamp } as SourcedRecord)
+      if (source === null) out.push(new PlainRecord(offset, timestamp, key, value, headers))
+      else out.push(new SourcedRecordOf(source.topic, source.partition, offset, key, value, headers, timestamp))
       added++
     }
     // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
