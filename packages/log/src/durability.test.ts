@@ -275,6 +275,65 @@ describe('write failures', () => {
   })
 })
 
+/**
+ * 64 appenders appending in a loop: a handful of syncs each round, and no append resolves before a
+ * sync of its write that began after the write and succeeded. Returns the FaultyIO, for more checks.
+ */
+async function appendersInALoop(blockingSync: boolean): Promise<FaultyIO> {
+  const dir = tempDir()
+  const io = faultyIO()
+  const log = await openLog(dir, { flush: 'always', io, segmentBytes: 64 * 1024, blockingSync })
+  // While a sync is in flight, what it covers is not yet visible to readers.
+  let hiddenChecks = 0
+  io.onSyncStart = () => {
+    if (log.logEndOffset > log.highWatermark) {
+      expect(log.readSync(log.highWatermark)).toEqual([])
+      hiddenChecks++
+    }
+  }
+  const rounds = 10
+  const acked: { baseOffset: number; lastOffset: number }[] = []
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, a) => {
+      for (let s = 0; s < rounds; s++) {
+        const records = Array.from({ length: 1 + ((a + s) % 3) }, () => record(0, 20 + ((a * 7 + s * 13) % 300)))
+        const r = await log.append(records)
+        io.mark('resolved', r.baseOffset)
+        acked.push(r)
+      }
+    }),
+  )
+  const appends = 64 * rounds
+  expect(acked).toHaveLength(appends)
+  // Group commit: about one sync per round of 64 appends (plus the ones a segment roll adds).
+  expect(io.logSyncs + io.logSyncsBlocking).toBeLessThan(appends / 8)
+  expect(hiddenChecks).toBeGreaterThan(0)
+
+  const writeOf = new Map<number, { seq: number; file: string }>()
+  for (const e of io.events) if (e.kind === 'write') for (const b of e.baseOffsets) writeOf.set(b, e)
+  const syncs = new Map<number, { start: number; end: number; file: string; ok: boolean }>()
+  for (const e of io.events) {
+    if (e.kind === 'sync-start') syncs.set(e.id, { start: e.seq, end: Number.POSITIVE_INFINITY, file: e.file, ok: false })
+    if (e.kind === 'sync-end') Object.assign(syncs.get(e.id) as object, { end: e.seq, ok: e.ok })
+  }
+  const marks = io.events.filter((e) => e.kind === 'mark')
+  expect(marks).toHaveLength(appends)
+  for (const m of marks) {
+    const write = writeOf.get(m.value)
+    expect(write, `the write of the batch at ${m.value}`).toBeDefined()
+    const covered = [...syncs.values()].some(
+      (s) => s.ok && s.file === write!.file && s.start > write!.seq && s.end < m.seq,
+    )
+    expect(covered, `append at offset ${m.value} resolved without a sync that started after its write`).toBe(true)
+  }
+  // Every offset handed out exactly once, contiguous.
+  const offsets = acked.flatMap((r) => Array.from({ length: r.lastOffset - r.baseOffset + 1 }, (_, i) => r.baseOffset + i))
+  offsets.sort((a, b) => a - b)
+  expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => i))
+  expect(log.segmentCount).toBeGreaterThan(1)
+  return io
+}
+
 describe("group commit with flush 'always'", () => {
   it('64 concurrent appenders share one fdatasync', async () => {
     const dir = tempDir()
@@ -288,57 +347,70 @@ describe("group commit with flush 'always'", () => {
   })
 
   it('64 appenders appending in a loop cost a handful of syncs each round, and none resolves before its sync', async () => {
+    const io = await appendersInALoop(false)
+    expect(io.events.some((e) => e.kind === 'sync-start' && e.blocking)).toBe(false)
+  })
+})
+
+describe("blockingSync with flush 'always'", () => {
+  it('syncs each group on the event loop, and still no append resolves before a sync of its write', async () => {
+    const io = await appendersInALoop(true)
+    // Groups block; the syncs of rolls (64 KiB segments) go to the pool, and so do the groups of a
+    // second after the average sync passes 1 ms, which the journal commits of new segments can do.
+    expect(io.events.some((e) => e.kind === 'sync-start' && e.blocking)).toBe(true)
+  })
+
+  it('sends a sync of more than 1 MiB to the thread pool', async () => {
+    const io = faultyIO()
+    const log = await openLog(tempDir(), { flush: 'always', io, blockingSync: true })
+    await log.append([record(0)])
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([1, 0])
+    await log.append([record(1, 400 * 1024), record(2, 400 * 1024), record(3, 400 * 1024)])
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([1, 1])
+    expectRecords(log, 4)
+  })
+
+  it('after a sync that stalls the event loop (a slow disk), the syncs of the next second go to the thread pool', async () => {
+    const io = faultyIO()
+    const log = await openLog(tempDir(), { flush: 'always', io, blockingSync: true })
+    io.blockingSyncDelayMs = 25
+    await log.append([record(0)])
+    io.blockingSyncDelayMs = 0
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([1, 0])
+    for (let i = 1; i <= 5; i++) await log.append([record(i)])
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([1, 5])
+    await new Promise((r) => setTimeout(r, 1100))
+    await log.append([record(6)])
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([2, 5])
+    expectRecords(log, 7)
+  })
+
+  it('a failed blocking sync rejects its group and rolls it back; the log goes on', async () => {
     const dir = tempDir()
     const io = faultyIO()
-    const log = await openLog(dir, { flush: 'always', io, segmentBytes: 64 * 1024 })
-    // While a sync is in flight, what it covers is not yet visible to readers.
-    let hiddenChecks = 0
-    io.onSyncStart = () => {
-      if (log.logEndOffset > log.highWatermark) {
-        expect(log.readSync(log.highWatermark)).toEqual([])
-        hiddenChecks++
-      }
+    const log = await openLog(dir, { flush: 'always', io, blockingSync: true })
+    await log.append([record(0)])
+    io.blockingSyncFault = { code: 'EIO', times: 1 }
+    const failed = await Promise.allSettled([log.append([record(1)]), log.append([record(2)])])
+    for (const r of failed) {
+      expect(r.status).toBe('rejected')
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SAMSA_STORAGE_ERROR', retriable: true, syscallCode: 'EIO' })
     }
-    const rounds = 10
-    const acked: { baseOffset: number; lastOffset: number }[] = []
-    await Promise.all(
-      Array.from({ length: 64 }, async (_, a) => {
-        for (let s = 0; s < rounds; s++) {
-          const records = Array.from({ length: 1 + ((a + s) % 3) }, () => record(0, 20 + ((a * 7 + s * 13) % 300)))
-          const r = await log.append(records)
-          io.mark('resolved', r.baseOffset)
-          acked.push(r)
-        }
-      }),
-    )
-    const appends = 64 * rounds
-    expect(acked).toHaveLength(appends)
-    // Group commit: about one sync per round of 64 appends (plus the ones a segment roll adds).
-    expect(io.logSyncs).toBeLessThan(appends / 8)
-    expect(hiddenChecks).toBeGreaterThan(0)
+    expect(log.logEndOffset).toBe(1)
+    expect(diskSizes(dir)).toHaveLength(1)
+    expect((await log.append([record(1)])).baseOffset).toBe(1)
+    expectRecords(log, 2)
+  })
 
-    const writeOf = new Map<number, { seq: number; file: string }>()
-    for (const e of io.events) if (e.kind === 'write') for (const b of e.baseOffsets) writeOf.set(b, e)
-    const syncs = new Map<number, { start: number; end: number; file: string; ok: boolean }>()
-    for (const e of io.events) {
-      if (e.kind === 'sync-start') syncs.set(e.id, { start: e.seq, end: Number.POSITIVE_INFINITY, file: e.file, ok: false })
-      if (e.kind === 'sync-end') Object.assign(syncs.get(e.id) as object, { end: e.seq, ok: e.ok })
-    }
-    const marks = io.events.filter((e) => e.kind === 'mark')
-    expect(marks).toHaveLength(appends)
-    for (const m of marks) {
-      const write = writeOf.get(m.value)
-      expect(write, `the write of the batch at ${m.value}`).toBeDefined()
-      const covered = [...syncs.values()].some(
-        (s) => s.ok && s.file === write!.file && s.start > write!.seq && s.end < m.seq,
-      )
-      expect(covered, `append at offset ${m.value} resolved without a sync that started after its write`).toBe(true)
-    }
-    // Every offset handed out exactly once, contiguous.
-    const offsets = acked.flatMap((r) => Array.from({ length: r.lastOffset - r.baseOffset + 1 }, (_, i) => r.baseOffset + i))
-    offsets.sort((a, b) => a - b)
-    expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => i))
-    expect(log.segmentCount).toBeGreaterThan(1)
+  it('is a boolean, and changes nothing with the other flush policies', async () => {
+    await expect(Log.open(tempDir(), { flush: 'always', blockingSync: 'yes' as unknown as boolean })).rejects.toMatchObject({
+      code: 'SAMSA_INVALID_ARGUMENT',
+    })
+    const io = faultyIO()
+    const log = await openLog(tempDir(), { flush: 'interval', io, blockingSync: true })
+    await log.append([record(0)])
+    await log.flush()
+    expect([io.logSyncsBlocking, io.logSyncs]).toEqual([0, 1])
   })
 })
 

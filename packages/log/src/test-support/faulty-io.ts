@@ -22,7 +22,7 @@ export interface SyncFault {
 
 export type IOEvent =
   | { kind: 'write'; seq: number; file: string; position: number; bytes: number; baseOffsets: number[] }
-  | { kind: 'sync-start'; seq: number; file: string; id: number }
+  | { kind: 'sync-start'; seq: number; file: string; id: number; blocking: boolean }
   | { kind: 'sync-end'; seq: number; file: string; id: number; ok: boolean }
   | { kind: 'mark'; seq: number; label: string; value: number }
 
@@ -34,6 +34,12 @@ export interface FaultyIO extends FileIO {
   readonly events: IOEvent[]
   /** fdatasync calls on .log files (the group-commit syncs). */
   logSyncs: number
+  /** fdatasyncSync calls on .log files (blockingSync group commits, and closes). */
+  logSyncsBlocking: number
+  /** fdatasyncSync of a .log fails (after the real call, as a failing disk does). */
+  blockingSyncFault: SyncFault | null
+  /** fdatasyncSync of a .log takes at least this long, as on a slow disk. */
+  blockingSyncDelayMs: number
   /** Record an event of the test's own (an append resolving) in the same sequence. */
   mark(label: string, value: number): void
   /** Called as each .log fdatasync starts, before it reaches the disk. */
@@ -57,6 +63,9 @@ export function faultyIO(): FaultyIO {
     dirSyncFault: null,
     events: [],
     logSyncs: 0,
+    logSyncsBlocking: 0,
+    blockingSyncFault: null,
+    blockingSyncDelayMs: 0,
     onSyncStart: null,
     mark(label, value) {
       io.events.push({ kind: 'mark', seq: seq++, label, value })
@@ -102,11 +111,19 @@ export function faultyIO(): FaultyIO {
     fdatasyncSync(fd) {
       const file = files.get(fd)
       if (!isLog(file)) return defaultIO.fdatasyncSync(fd)
+      io.logSyncsBlocking++
       const id = syncIds++
-      io.events.push({ kind: 'sync-start', seq: seq++, file, id })
+      io.events.push({ kind: 'sync-start', seq: seq++, file, id, blocking: true })
+      io.onSyncStart?.()
+      const fault = io.blockingSyncFault
       let ok = false
       try {
         defaultIO.fdatasyncSync(fd)
+        if (io.blockingSyncDelayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, io.blockingSyncDelayMs)
+        if (fault !== null) {
+          if (fault.times !== undefined && --fault.times <= 0) io.blockingSyncFault = null
+          throw errno(fault.code, 'fdatasync')
+        }
         ok = true
       } finally {
         io.events.push({ kind: 'sync-end', seq: seq++, file, id, ok })
@@ -117,7 +134,7 @@ export function faultyIO(): FaultyIO {
       if (!isLog(file)) return defaultIO.fdatasync(fd)
       io.logSyncs++
       const id = syncIds++
-      io.events.push({ kind: 'sync-start', seq: seq++, file, id })
+      io.events.push({ kind: 'sync-start', seq: seq++, file, id, blocking: false })
       io.onSyncStart?.()
       const fault = io.syncFault
       let ok = false
