@@ -55,6 +55,9 @@ export function checkGoals(rows) {
     ['samsa.groupcommit.1x1', 3000, null, "flush 'always', 1 appender x 1 record >= 3,000 rec/s"],
     ['samsa.groupcommit.64x1', 150_000, null, "flush 'always', 64 appenders x 1 record >= 150,000 rec/s"],
     ['samsa.groupcommit.64x10', 600_000, 5, "flush 'always', 64 appenders x 10 records >= 600,000 rec/s, p99 <= 5 ms"],
+    ['samsa.groupcommit.blocking.1x1', 3000, null, "flush 'always' + blockingSync, 1 appender x 1 record >= 3,000 rec/s"],
+    ['samsa.groupcommit.blocking.64x1', 150_000, null, "flush 'always' + blockingSync, 64 appenders x 1 record >= 150,000 rec/s"],
+    ['samsa.groupcommit.blocking.64x10', 600_000, 5, "flush 'always' + blockingSync, 64 appenders x 10 records >= 600,000 rec/s, p99 <= 5 ms"],
   ]) {
     const row = byId(rows, id)
     goals.push(

@@ -1,7 +1,8 @@
 /**
  * Group commit (issue 3): flush 'always', 1, 8 and 64 concurrent appenders of 100-byte records,
- * one record per append and ten per append. fdatasync calls are counted through an injected
- * FileIO that wraps the default one.
+ * one record per append and ten per append; 1x1, 64x1 and 64x10 again with `blockingSync` (each
+ * group's fdatasync on the event loop, not libuv's thread pool). fdatasync calls, of either kind,
+ * are counted through an injected FileIO that wraps the default one.
  */
 import { makeRecords, makeValues, removeDir, scratchDir } from '../lib/data.js'
 import { latencySummary, secondsSince } from '../lib/stats.js'
@@ -13,8 +14,12 @@ export function groupCommitWorkloads(ctx) {
   const { Log, defaultIO } = samsa
   const values = makeValues(VALUE_SIZE)
   const rows = []
-  for (const perAppend of [1, 10]) {
-    for (const appenders of [1, 8, 64]) {
+  // Each shape with the default (fdatasync on libuv's thread pool); three with blockingSync too.
+  const shapes = []
+  for (const perAppend of [1, 10]) for (const appenders of [1, 8, 64]) shapes.push({ perAppend, appenders, blocking: false })
+  for (const [appenders, perAppend] of [[1, 1], [64, 1], [64, 10]]) shapes.push({ perAppend, appenders, blocking: true })
+  for (const { perAppend, appenders, blocking } of shapes) {
+    {
       let dir = null
       let log = null
       let fsyncs = 0
@@ -24,18 +29,22 @@ export function groupCommitWorkloads(ctx) {
           fsyncs++
           return defaultIO.fdatasync(fd)
         },
+        fdatasyncSync(fd) {
+          fsyncs++
+          defaultIO.fdatasyncSync(fd)
+        },
       }
       rows.push({
-        id: `samsa.groupcommit.${appenders}x${perAppend}`,
+        id: `samsa.groupcommit.${blocking ? 'blocking.' : ''}${appenders}x${perAppend}`,
         system: 'Samsa',
         section: 'group commit',
-        label: `flush 'always', ${appenders} appender${appenders > 1 ? 's' : ''} x ${perAppend} record${perAppend > 1 ? 's' : ''} per append`,
+        label: `flush 'always'${blocking ? ' + blockingSync' : ''}, ${appenders} appender${appenders > 1 ? 's' : ''} x ${perAppend} record${perAppend > 1 ? 's' : ''} per append`,
         valueSize: VALUE_SIZE,
         kind: 'write',
         durable: 'each append',
         async setup() {
-          dir = scratchDir(root, `samsa-gc-${appenders}x${perAppend}`)
-          log = await Log.open(dir, { flush: 'always', io })
+          dir = scratchDir(root, `samsa-gc-${blocking ? 'blocking-' : ''}${appenders}x${perAppend}`)
+          log = await Log.open(dir, { flush: 'always', io, blockingSync: blocking })
         },
         async round() {
           const latencies = []
