@@ -65,6 +65,12 @@ export interface BrokerOptions extends Partial<TopicConfig> {
   now?: () => number
   /** The file layer, passed to every partition's log; tests inject faults or count syncs here. */
   io?: FileIO
+  /**
+   * Logs with flush 'always' sync each small group on the event loop rather than libuv's thread
+   * pool (the Log option of that name): faster acks 'all' on a quick disk, at the price of an event
+   * loop that stands still for each sync. Default false.
+   */
+  blockingSync?: boolean
 }
 
 const BROKER_OPTION_KEYS = [
@@ -77,6 +83,7 @@ const BROKER_OPTION_KEYS = [
   'readOnly',
   'now',
   'io',
+  'blockingSync',
 ] as const
 
 export interface PartitionRecovery {
@@ -168,6 +175,7 @@ export class Broker extends EventEmitter {
       now: this.now,
       producerIdExpirationMs: options.producerIdExpirationMs ?? 24 * 60 * 60 * 1000,
       readOnly: this.readOnly,
+      blockingSync: options.blockingSync === true,
     }
     this.producerIds = new ProducerIdAllocator(store)
     this.retentionTask = new PeriodicTask(
@@ -682,7 +690,7 @@ function checkBrokerOptions(options: BrokerOptions): void {
   positive('producerIdExpirationMs', false)
   positive('maxPartitions', false)
   positive('openConcurrency', false)
-  for (const key of ['autoCreateTopics', 'readOnly'] as const) {
+  for (const key of ['autoCreateTopics', 'readOnly', 'blockingSync'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') {
       throw new InvalidConfigError(`broker option ${key} must be a boolean, got ${JSON.stringify(options[key])}`)
     }

@@ -49,6 +49,8 @@ export interface PartitionContext {
   producerIdExpirationMs: number
   /** Open the log read-only (beside a live writer); no producer state is kept. */
   readOnly?: boolean
+  /** Log option blockingSync, for every partition (it matters only with flush 'always'). */
+  blockingSync?: boolean
 }
 
 export interface IdempotenceFields {
@@ -79,7 +81,7 @@ export class Partition {
   }
 
   static async open(dir: string, topic: string, partition: number, logOptions: LogOptions, ctx: PartitionContext): Promise<Partition> {
-    const log = await Log.open(dir, { ...logOptions, io: ctx.io, now: ctx.now, readOnly: ctx.readOnly === true })
+    const log = await Log.open(dir, { ...logOptions, io: ctx.io, now: ctx.now, readOnly: ctx.readOnly === true, blockingSync: ctx.blockingSync === true })
     const p = new Partition(topic, partition, dir, log, ctx)
     try {
       if (ctx.readOnly !== true) p.loadProducerState()
@@ -252,7 +254,7 @@ export class Partition {
     this.gate = new Promise<void>((resolve) => (release = resolve))
     try {
       await this._log.close()
-      this._log = await Log.open(this.dir, { ...logOptions, io: this.ctx.io, now: this.ctx.now, readOnly: this.ctx.readOnly === true })
+      this._log = await Log.open(this.dir, { ...logOptions, io: this.ctx.io, now: this.ctx.now, readOnly: this.ctx.readOnly === true, blockingSync: this.ctx.blockingSync === true })
     } finally {
       this.gate = null
       release()

@@ -64,6 +64,28 @@ describe('acks', () => {
     expect(broker.getPartition('t', 0).log.highWatermark).toBe(2)
   })
 
+  it("with the broker's blockingSync, 'all' on a flush 'always' topic is acknowledged after a blocking sync of the log", async () => {
+    const { defaultIO } = await import('@samsa/log')
+    const blockingSyncs: number[] = []
+    const io = {
+      ...defaultIO,
+      fdatasyncSync(fd: number) {
+        defaultIO.fdatasyncSync(fd)
+        blockingSyncs.push(fd)
+      },
+    }
+    await expect(Broker.open(dirs.make(), { blockingSync: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'SAMSA_INVALID_CONFIG' })
+    const broker = await openBroker({ io, blockingSync: true })
+    await broker.createTopic('t', { flush: 'always' })
+    const producer = broker.producer({ acks: 'all' })
+    const before = blockingSyncs.length
+    const results = await Promise.all([producer.send('t', values(2)), producer.send('t', values(2, 'w'))])
+    expect(results.flat().map((r) => r.offset).sort()).toEqual([0, 1, 2, 3])
+    // Without the option nothing calls fdatasyncSync between open and close.
+    expect(blockingSyncs.length).toBeGreaterThan(before)
+    expect(broker.getPartition('t', 0).log.highWatermark).toBe(4)
+  })
+
   it('1 resolves once the records are written and readable, without waiting for any sync', async () => {
     const io = syncGateIO()
     const broker = await openBroker({ io })
