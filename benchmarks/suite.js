@@ -9,7 +9,21 @@
  * { records, bytes, seconds, fsyncs?, p50?, p99?, extra? }. A row may name the id of its
  * `counterpart` (a Kafka-wire row its embedded equivalent): the summary divides the two rates.
  */
+import { execFileSync } from 'node:child_process'
 import { median } from './lib/stats.js'
+
+/**
+ * Before each row, the dirty pages of the rows before it are written back (sync(1)), outside the
+ * timed part: otherwise a row pays, in its fdatasyncs and writes, for the writeback of the
+ * hundreds of MB that the page-cache write rows before it left behind.
+ */
+function settleDisk() {
+  try {
+    execFileSync('sync', { stdio: 'ignore' })
+  } catch {
+    // No sync(1) on this system: the row runs as it would have.
+  }
+}
 
 export const SECTIONS = ['write', 'read', 'recovery', 'group commit']
 const SYSTEMS = ['Limit', 'Samsa', 'Samsa broker', 'Samsa via KafkaJS', 'Samsa via kcat', 'LMDB', 'SQLite', 'Redis Streams']
@@ -127,6 +141,7 @@ export async function runSuite(groups, { rounds, log = console.log }) {
       const t = Date.now()
       for (const row of active) {
         let result
+        settleDisk()
         try {
           result = await row.round(r)
         } catch (err) {
