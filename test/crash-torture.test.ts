@@ -5,7 +5,8 @@
  * contiguously from logStartOffset with no record twice, and that appending resumes.
  *
  * Some rounds also kill a second writer while it recovers the log the first one left, and some
- * check the crashed log through a read-only open before recovering it.
+ * check the crashed log through a read-only open before recovering it. Every other writer syncs
+ * with `blockingSync` (each group's fdatasync on the event loop), the rest on the thread pool.
  *
  * 20 rounds by default; TORTURE_ROUNDS=500 for a soak. TORTURE_SEED replays a run.
  * The child runs the built package: `pnpm -r build` first (`pnpm test` does).
@@ -56,7 +57,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
  */
 function runWriter(dir: string, writer: number, kill: { afterOpenMs?: number; fromSpawnMs?: number }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, String(writer), '8', String(SEGMENT_BYTES)], {
+    const child = spawn(process.execPath, [CHILD, dir, String(writer), '8', String(SEGMENT_BYTES), String(writer % 2)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -255,10 +256,15 @@ it(`survives ${ROUNDS} rounds of SIGKILL during flush 'always' appends (seed ${S
 
   allAcks.push(...acks)
   const acknowledged = allAcks.reduce((n, a) => n + a.last - a.base + 1, 0)
+  const blockingAcks = allAcks.filter((a) => a.writer % 2 === 1).length
   console.log(
-    `crash torture: ${ROUNDS} rounds, ${writer} writers, ${allAcks.length} acknowledged batches (${acknowledged} records), ` +
+    `crash torture: ${ROUNDS} rounds, ${writer} writers, ${allAcks.length} acknowledged batches (${acknowledged} records; ` +
+      `${blockingAcks} batches from blockingSync writers), ` +
       `${recordsChecked} records verified, ${recovered} recoveries, ${killedInOpen} writers killed before their open finished, ` +
       `final log ${lastEnd} records, ${((Date.now() - started) / 1000).toFixed(1)} s (${JSON.stringify(time)} ms), seed ${SEED}`,
   )
   expect(allAcks.length).toBeGreaterThan(ROUNDS)
+  // Both ways of syncing were killed mid-append and recovered.
+  expect(blockingAcks).toBeGreaterThan(0)
+  expect(allAcks.length - blockingAcks).toBeGreaterThan(0)
 }, 60_000 + ROUNDS * 5_000)
