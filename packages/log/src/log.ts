@@ -255,8 +255,6 @@ export class Log {
   private readonly flushIntervalMs: number
   private readonly writeBehindBytes: number
   private readonly blockingSync: boolean
-  /** Bytes written since the flush loop last started a sync (what the next sync covers). */
-  private unsyncedBytes = 0
   /** performance.now() before which blockingSync syncs go to the thread pool (the disk was slow). */
   private blockingSyncPausedUntil = 0
   /** Running average (1/8 weight to the newest) of blocking syncs, in ms. */
@@ -543,7 +541,6 @@ export class Log {
         pos += item.batch.length
       }
       this._logEndOffset = next
-      this.unsyncedBytes += runBytes
       this.bytesPerRecord = (this.bytesPerRecord * 3 + runBytes / (next - runItems[0].baseOffset)) / 4
       run = []
       runItems = []
@@ -665,13 +662,11 @@ export class Log {
       // be retired (a roll by an append under 'interval') while its sync runs, with bytes written
       // after the sync began: it stays retired, for the next sync.
       const retired = [...this.retired]
-      const syncBytes = this.unsyncedBytes
-      this.unsyncedBytes = 0
       let syncError: unknown = null
       if (retired.length === 0) {
         if (target > this.recoveryPoint || waiters.length > 0) {
           try {
-            if (this.blockingSync && syncBytes <= BLOCKING_SYNC_MAX_BYTES && performance.now() >= this.blockingSyncPausedUntil) {
+            if (this.blockingSync && this.mayBlock(group)) {
               this.syncBlocking()
             } else {
               await this.active.sync()
@@ -714,6 +709,14 @@ export class Log {
       for (const w of waiters) w.resolve()
       if (this.now() - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS) this.writeCheckpointNow()
     }
+  }
+
+  /** blockingSync: whether this sync may block (with 'always' it covers just the group's bytes). */
+  private mayBlock(group: Pending[]): boolean {
+    if (performance.now() < this.blockingSyncPausedUntil) return false
+    let bytes = 0
+    for (const item of group) bytes += item.batch.length
+    return bytes <= BLOCKING_SYNC_MAX_BYTES
   }
 
   /** blockingSync: the active segment's fdatasync on the event loop, timed to catch a slow disk. */
