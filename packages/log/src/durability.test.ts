@@ -360,6 +360,40 @@ describe("blockingSync with flush 'always'", () => {
     expect(io.events.some((e) => e.kind === 'sync-start' && e.blocking)).toBe(true)
   })
 
+  it('lets timers run while appenders keep it busy (a blocking sync never returns to the event loop)', async () => {
+    const io = faultyIO()
+    const log = await openLog(tempDir(), { flush: 'always', blockingSync: true, io })
+    const runMs = 600
+    const deadline = performance.now() + runMs
+    let ticks = 0
+    let last = performance.now()
+    let maxGap = 0
+    const timer = setInterval(() => {
+      const now = performance.now()
+      if (now < deadline) {
+        ticks++
+        maxGap = Math.max(maxGap, now - last)
+        last = now
+      }
+    }, 1)
+    let appends = 0
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, a) => {
+        while (performance.now() < deadline) {
+          await log.append([record(a)])
+          appends++
+        }
+      }),
+    )
+    clearInterval(timer)
+    expect(appends).toBeGreaterThan(64)
+    expect(io.logSyncsBlocking).toBeGreaterThan(0)
+    // Without the loop's turns of the event loop, the timer does not fire until the appenders stop
+    // (unless a slow disk sent the syncs to the thread pool for a while).
+    expect(ticks).toBeGreaterThan(20)
+    expect(maxGap).toBeLessThan(runMs / 3)
+  })
+
   it('sends a sync of more than 1 MiB to the thread pool', async () => {
     const io = faultyIO()
     const log = await openLog(tempDir(), { flush: 'always', io, blockingSync: true })
