@@ -94,9 +94,8 @@ export interface LogOptions {
    * 64 appenders of single records get ~1.3x the appends a second, one appender ~1.25x. The price
    * is an event loop that stands still while each sync runs (0.1-0.3 ms here; group-commit rounds
    * still give it a turn at least every millisecond), so use it where the log is the process's main
-   * work. Only syncs of up to 1 MiB block; when they average over 1 ms,
-   * or one takes over 20 ms (a slow or busy disk), the syncs of the next second go to the thread
-   * pool. Default false.
+   * work. Only syncs of up to 1 MiB block; when they average over 1 ms, or one takes over 20 ms (a
+   * slow or busy disk), the syncs of the next second go to the thread pool. Default false.
    */
   blockingSync?: boolean
   /** Period of 'interval' syncs. Default 1000 ms. */
