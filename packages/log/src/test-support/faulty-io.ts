@@ -112,9 +112,7 @@ export function faultyIO(): FaultyIO {
       const file = files.get(fd)
       if (!isLog(file)) return defaultIO.fdatasyncSync(fd)
       io.logSyncsBlocking++
-      const id = syncIds++
-      io.events.push({ kind: 'sync-start', seq: seq++, file, id, blocking: true })
-      io.onSyncStart?.()
+      const id = syncStarted(file, true)
       const fault = io.blockingSyncFault
       let ok = false
       try {
@@ -133,9 +131,7 @@ export function faultyIO(): FaultyIO {
       const file = files.get(fd)
       if (!isLog(file)) return defaultIO.fdatasync(fd)
       io.logSyncs++
-      const id = syncIds++
-      io.events.push({ kind: 'sync-start', seq: seq++, file, id, blocking: false })
-      io.onSyncStart?.()
+      const id = syncStarted(file, false)
       const fault = io.syncFault
       let ok = false
       try {
@@ -151,6 +147,13 @@ export function faultyIO(): FaultyIO {
         io.events.push({ kind: 'sync-end', seq: seq++, file, id, ok })
       }
     },
+  }
+  /** A .log sync begins: its event, then the test's hook (which may look at the log mid-sync). */
+  function syncStarted(file: string, blocking: boolean): number {
+    const id = syncIds++
+    io.events.push({ kind: 'sync-start', seq: seq++, file, id, blocking })
+    io.onSyncStart?.()
+    return id
   }
   return io
 }
