@@ -54,6 +54,7 @@ import {
   checkBatch,
 } from './record-batch.js'
 import { loadSegments, recoverLog, type RecoveryReport } from './recovery.js'
+import { READ_AHEAD_MIN_BYTES, ReadAhead } from './read-ahead.js'
 import { Segment, type SegmentConfig } from './segment.js'
 
 export type FlushPolicy = 'always' | 'interval' | 'never'
@@ -102,6 +103,13 @@ export interface LogOptions {
   flushIntervalMs?: number
   /** Open without the write lock, for reading and tailing a live log. */
   readOnly?: boolean
+  /**
+   * Let scans (reads of 64 KiB and more that go on where the last one stopped) have a worker
+   * thread read, CRC-check and index the next chunk while the caller handles this one: ~1.5-2x the
+   * records a second on a machine with a core to spare. Reads return the same records either way.
+   * Only with the default file layer, and not for read-only logs. Default true.
+   */
+  readAhead?: boolean
   /** Truncate at damage below the recovery point instead of failing to open. */
   repair?: boolean
   /** How often a read-only `stream({ follow })` looks for another process's appends. Default 100 ms. */
@@ -304,6 +312,8 @@ export class Log {
 
   /** Average stored bytes per record, to size reads that ask for few records. */
   private bytesPerRecord = 128
+  /** Scans' read-ahead (read-ahead.ts), or null where it is off. */
+  private readonly readAhead: ReadAhead | null
 
   private constructor(dir: string, options: LogOptions) {
     this.dir = dir
@@ -325,6 +335,9 @@ export class Log {
       throw new InvalidArgumentError(`option blockingSync must be true or false, got ${String(options.blockingSync)}`)
     }
     this.blockingSync = options.blockingSync === true && flush === 'always'
+    if (options.readAhead !== undefined && typeof options.readAhead !== 'boolean') {
+      throw new InvalidArgumentError(`option readAhead must be true or false, got ${String(options.readAhead)}`)
+    }
     this.pollIntervalMs = positiveOption('pollIntervalMs', options.pollIntervalMs, DEFAULTS.pollIntervalMs)
     const maxIndexBytes = positiveOption('maxIndexBytes', options.maxIndexBytes, DEFAULTS.maxIndexBytes, 0x7fffffff)
     this.now = options.now ?? Date.now
@@ -339,6 +352,9 @@ export class Log {
         !this.readOnly && (options.preallocate ?? flush === 'always') ? Math.min(PREALLOCATE_BYTES, this.segmentBytes) : 0,
       preallocateLimit: this.segmentBytes,
     }
+    // A test's file layer must see every read, and a read-only log cannot know when the writer
+    // truncates a segment under it.
+    this.readAhead = options.readAhead !== false && !this.readOnly && this.io === defaultIO ? new ReadAhead(MAX_SANE_BATCH) : null
     this.encodeOptions = {
       timestamp: 0,
       maxRecordBytes: this.maxRecordBytes,
@@ -414,6 +430,11 @@ export class Log {
 
   get segmentCount(): number {
     return this.segments.length
+  }
+
+  /** @internal Read-ahead chunks handed to reads and requests that came to nothing; null where it is off. */
+  get readAheadStats(): { served: number; missed: number } | null {
+    return this.readAhead === null ? null : { served: this.readAhead.served, missed: this.readAhead.missed }
   }
 
   get isClosed(): boolean {
@@ -864,11 +885,19 @@ export class Log {
       this.trackIndexes(seg)
       if (position >= 0) {
         const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (limit - out.length) * this.bytesPerRecord * 2)
-        const n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source)
+        const ahead = this.readAhead
+        const n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source, ahead)
         consumed += n
         // Stopped inside this segment (byte budget, high watermark): the next segment must not be
         // read, or the batches left here would be skipped.
-        if (position + n < end) break
+        if (position + n < end) {
+          // A scan's next read starts here: have the bytes read ahead (read-ahead.ts).
+          const resume = seg.resumePosition
+          if (ahead !== null && n >= READ_AHEAD_MIN_BYTES && resume < end) {
+            ahead.prefetch(seg, resume, Math.min(end - resume, Math.max(READ_AHEAD_MIN_BYTES, Math.min(maxBytes, hint))))
+          }
+          break
+        }
       }
       if (out.length >= limit || consumed >= maxBytes) break
       if (out.length > first) from = out[out.length - 1].offset + 1
@@ -1146,6 +1175,7 @@ export class Log {
   /** Flush everything, record a clean shutdown and release the directory. */
   async close(): Promise<void> {
     if (this.closed) return
+    this.readAhead?.close()
     if (this.flushTimer !== null) clearInterval(this.flushTimer)
     this.flushTimer = null
     if (!this.readOnly) {

@@ -13,7 +13,7 @@
  * decoder walks a Buffer in place and hands out key and value as views of it (no copies).
  */
 import { gunzipSync } from 'node:zlib'
-import { viewOf, viewSource } from './buffer-view.js'
+import { type ViewSource, viewOf, viewSource } from './buffer-view.js'
 import { crc32c } from './crc32c.js'
 import { CorruptBatchError, InvalidArgumentError, RecordTooLargeError, UnsupportedCompressionError } from './errors.js'
 import {
@@ -580,6 +580,229 @@ function recordsSection(buf: Buffer, pos: number, size: number, attributes: numb
   throw new UnsupportedCompressionError(compressionName(attributes))
 }
 
+/*
+ * Decoding is two passes over a batch. `indexRecords` parses the records section into an index of
+ * numbers (where each key, value and header list is, and each record's deltas) and checks its
+ * framing; it builds nothing. `buildRecords` turns index entries into record objects and Buffer
+ * views. The split lets the read-ahead worker (read-ahead-worker.ts) do the parsing on another
+ * thread, so that a scan's main thread only builds what it hands out; on the main thread the two
+ * run back to back (decodeRecords).
+ */
+
+/** Numbers per record in an index: see the F_ constants. */
+export const INDEX_STRIDE = 8
+const F_OFFSET_DELTA = 0
+// A timestamp delta is a varlong: its high and low 32 bits (the low ones as an int32).
+const F_TIMESTAMP_HIGH = 1
+const F_TIMESTAMP_LOW = 2
+const F_KEY_START = 3
+const F_KEY_LENGTH = 4 // -1: null
+const F_VALUE_START = 5
+const F_VALUE_LENGTH = 6 // -1: null; the header count follows the value
+const F_HEADER_COUNT = 7
+
+/**
+ * Index the records in `data[start, end)` (a batch's records section holding `count` records)
+ * into `index`, from entry 0: those whose offset is at least `minOffset`, at most `room` of them.
+ * Returns how many it indexed. Throws VarintError (or RangeError) when the framing is broken: a
+ * record running past the section, an offset delta outside the batch, fields that do not fill
+ * their record, bytes left after the last record.
+ */
+export function indexRecords(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  count: number,
+  baseOffset: number,
+  lastOffsetDelta: number,
+  minOffset: number,
+  room: number,
+  index: Int32Array,
+): number {
+  let p = start
+  let n = 0
+  // This loop is most of a read's parsing. The varints are decoded in line for their common
+  // lengths (one byte; two for the record length, the offset delta and the value length, up to
+  // 8191), because a call to readVarint, which returns its end through a module-level slot, costs
+  // more here than the rest of the field. Anything out of bounds (undefined compares false) falls
+  // to readVarint, which throws; a key or value running past its record is caught by the
+  // recordEnd check.
+  let i = 0
+  for (; i < count && n < room; i++) {
+    let length = data[p]
+    if (length < 0x80) {
+      length = (length >>> 1) ^ -(length & 1)
+      p++
+    } else if (data[p + 1] < 0x80) {
+      length = (length & 0x7f) | (data[p + 1] << 7)
+      length = (length >>> 1) ^ -(length & 1)
+      p += 2
+    } else {
+      length = readVarint(data, p)
+      p = varintEnd
+    }
+    const recordEnd = p + length
+    if (length < 0 || recordEnd > end) throw new VarintError(`record ${i} of length ${length} runs past the batch`)
+    p++ // attributes
+    let tsDelta = data[p]
+    if (tsDelta < 0x80) {
+      tsDelta = (tsDelta >>> 1) ^ -(tsDelta & 1)
+      p++
+    } else {
+      tsDelta = readVarlong(data, p)
+      p = varintEnd
+    }
+    let offsetDelta = data[p]
+    if (offsetDelta < 0x80) {
+      offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
+      p++
+    } else if (data[p + 1] < 0x80) {
+      offsetDelta = (offsetDelta & 0x7f) | (data[p + 1] << 7)
+      offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
+      p += 2
+    } else {
+      offsetDelta = readVarint(data, p)
+      p = varintEnd
+    }
+    if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) {
+      throw new VarintError(`record ${i} has offset delta ${offsetDelta} outside [0, ${lastOffsetDelta}]`)
+    }
+    if (baseOffset + offsetDelta < minOffset) {
+      p = recordEnd
+      continue
+    }
+    let keyLen = data[p]
+    if (keyLen < 0x80) {
+      keyLen = (keyLen >>> 1) ^ -(keyLen & 1)
+      p++
+    } else {
+      keyLen = readVarint(data, p)
+      p = varintEnd
+    }
+    const keyStart = p
+    if (keyLen > 0) p += keyLen
+    let valueLen = data[p]
+    if (valueLen < 0x80) {
+      valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
+      p++
+    } else if (data[p + 1] < 0x80) {
+      valueLen = (valueLen & 0x7f) | (data[p + 1] << 7)
+      valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
+      p += 2
+    } else {
+      valueLen = readVarint(data, p)
+      p = varintEnd
+    }
+    const valueStart = p
+    if (valueLen > 0) p += valueLen
+    let headerCount = data[p]
+    if (headerCount < 0x80) {
+      headerCount = (headerCount >>> 1) ^ -(headerCount & 1)
+      p++
+    } else {
+      headerCount = readVarint(data, p)
+      p = varintEnd
+    }
+    if (headerCount < 0) throw new VarintError(`record ${i} has a negative header count`)
+    for (let h = 0; h < headerCount; h++) {
+      const kl = readVarint(data, p)
+      if (kl < 0) throw new VarintError(`record ${i} has a header with a null key`)
+      p = varintEnd + kl
+      const vl = readVarint(data, p)
+      p = vl > 0 ? varintEnd + vl : varintEnd
+      if (p > recordEnd) break // caught below
+    }
+    if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
+    const e = n * INDEX_STRIDE
+    index[e + F_OFFSET_DELTA] = offsetDelta
+    const high = Math.floor(tsDelta / TWO_32)
+    index[e + F_TIMESTAMP_HIGH] = high
+    index[e + F_TIMESTAMP_LOW] = tsDelta - high * TWO_32
+    index[e + F_KEY_START] = keyStart
+    index[e + F_KEY_LENGTH] = keyLen < 0 ? -1 : keyLen
+    index[e + F_VALUE_START] = valueStart
+    index[e + F_VALUE_LENGTH] = valueLen < 0 ? -1 : valueLen
+    index[e + F_HEADER_COUNT] = headerCount
+    n++
+  }
+  // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
+  if (i === count && p !== end) throw new VarintError(`${end - p} bytes remain after the batch's ${count} records`)
+  return n
+}
+
+/**
+ * Append to `out` the records of index entries [from, to) of the batch at `pos` in `buf`, whose
+ * records section is `data` (`buf` itself unless compressed): those at or above `minOffset`, until
+ * `out` holds `maxRecords`. The entries must come from indexRecords over that same section.
+ * Returns how many it added.
+ */
+export function buildRecords(
+  buf: Buffer,
+  pos: number,
+  data: Buffer,
+  index: Int32Array,
+  from: number,
+  to: number,
+  out: LogRecord[],
+  minOffset = 0,
+  maxRecords = Infinity,
+  source: RecordSource | null = null,
+): number {
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET)
+  const baseOffset = readInt64(buf, pos)
+  const baseTimestamp = readInt64(buf, pos + BASE_TIMESTAMP_OFFSET)
+  // With LogAppendTime every record has the broker's time, whatever its delta.
+  const appendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0
+  const batchTimestamp = boxed(appendTime ? readInt64(buf, pos + MAX_TIMESTAMP_OFFSET) : baseTimestamp)
+  const views = viewSource(data)
+  // An integer room (maxRecords may be Infinity), so the loop's test is cheap.
+  const room = Math.min(to - from, maxRecords - out.length)
+  let added = 0
+  for (let e = from * INDEX_STRIDE, last = to * INDEX_STRIDE; e < last && added < room; e += INDEX_STRIDE) {
+    const offset = baseOffset + index[e + F_OFFSET_DELTA]
+    if (offset < minOffset) continue
+    const keyLen = index[e + F_KEY_LENGTH]
+    const key = keyLen < 0 ? null : viewOf(views, index[e + F_KEY_START], keyLen)
+    const valueLen = index[e + F_VALUE_LENGTH]
+    const value = valueLen < 0 ? null : viewOf(views, index[e + F_VALUE_START], valueLen)
+    const headerCount = index[e + F_HEADER_COUNT]
+    const headers = headerCount === 0 ? NO_HEADERS : decodeHeaders(data, views, index[e + F_VALUE_START] + (valueLen > 0 ? valueLen : 0))
+    const high = index[e + F_TIMESTAMP_HIGH]
+    const low = index[e + F_TIMESTAMP_LOW]
+    const timestamp =
+      (high === 0 && low === 0) || appendTime ? batchTimestamp : baseTimestamp + high * TWO_32 + (low >>> 0)
+    if (source === null) out.push(new PlainRecord(offset, timestamp, key, value, headers))
+    else out.push(new SourcedRecordOf(source.topic, source.partition, offset, key, value, headers, timestamp))
+    added++
+  }
+  return added
+}
+
+/** The headers of one record from its header count at `p`, the framing checked by indexRecords. */
+function decodeHeaders(data: Buffer, views: ViewSource, p: number): Header[] {
+  const count = readVarint(data, p)
+  p = varintEnd
+  const headers = new Array<Header>(count)
+  for (let h = 0; h < count; h++) {
+    const kl = readVarint(data, p)
+    p = varintEnd
+    const hk = headerKey(data, p, kl)
+    p += kl
+    const vl = readVarint(data, p)
+    p = varintEnd
+    let hv: Buffer | null = null
+    if (vl >= 0) {
+      hv = viewOf(views, p, vl)
+      p += vl
+    }
+    headers[h] = new HeaderOf(hk, hv)
+  }
+  return headers
+}
+
+/** The main thread's index: grown to the largest batch decoded, reused by every decode. */
+let scratchIndex = new Int32Array(1024 * INDEX_STRIDE)
+
 /**
  * Append to `out` the records of the (already validated) batch at `pos` whose offset is at least
  * `minOffset`, stopping once `out` holds `maxRecords`. Returns how many it added. With a `source`,
@@ -597,147 +820,26 @@ export function decodeRecords(
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET)
   const baseOffset = readInt64(buf, pos)
   const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)
-  const baseTimestamp = readInt64(buf, pos + BASE_TIMESTAMP_OFFSET)
-  const logAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? readInt64(buf, pos + MAX_TIMESTAMP_OFFSET) : -1
   const count = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET)
   if (baseOffset + lastOffsetDelta < minOffset) return 0
-
+  const room = Math.min(count, maxRecords - out.length)
   const { data, start, end } = recordsSection(buf, pos, size, attributes)
-  // With LogAppendTime every record has the broker's time, whatever its delta.
-  const appendTime = logAppendTime >= 0
-  const batchTimestamp = boxed(appendTime ? logAppendTime : baseTimestamp)
-  const views = viewSource(data)
-  const before = out.length
-  let p = start
-  // This loop is the whole cost of a read. The varints are decoded in line for their common
-  // lengths (one byte; two for the record length, the offset delta and the value length, up to
-  // 8191), because a call to readVarint, which returns its end through a module-level slot, costs
-  // more here than the rest of the field. Anything out of bounds (undefined compares false) falls to readVarint,
-  // which throws; a key or value running past its record is caught by the recordEnd check.
-  // How many this batch may add: an integer (maxRecords may be Infinity), so the loop's test is cheap.
-  const room = Math.min(count, maxRecords - before)
-  let added = 0
+  if (scratchIndex.length < count * INDEX_STRIDE) scratchIndex = new Int32Array(count * INDEX_STRIDE)
+  let n: number
   try {
-    let i = 0
-    for (; i < count && added < room; i++) {
-      let length = data[p]
-      if (length < 0x80) {
-        length = (length >>> 1) ^ -(length & 1)
-        p++
-      } else if (data[p + 1] < 0x80) {
-        length = (length & 0x7f) | (data[p + 1] << 7)
-        length = (length >>> 1) ^ -(length & 1)
-        p += 2
-      } else {
-        length = readVarint(data, p)
-        p = varintEnd
-      }
-      const recordEnd = p + length
-      if (length < 0 || recordEnd > end) throw new VarintError(`record ${i} of length ${length} runs past the batch`)
-      p++ // attributes
-      let tsDelta = data[p]
-      if (tsDelta < 0x80) {
-        tsDelta = (tsDelta >>> 1) ^ -(tsDelta & 1)
-        p++
-      } else {
-        tsDelta = readVarlong(data, p)
-        p = varintEnd
-      }
-      let offsetDelta = data[p]
-      if (offsetDelta < 0x80) {
-        offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
-        p++
-      } else if (data[p + 1] < 0x80) {
-        offsetDelta = (offsetDelta & 0x7f) | (data[p + 1] << 7)
-        offsetDelta = (offsetDelta >>> 1) ^ -(offsetDelta & 1)
-        p += 2
-      } else {
-        offsetDelta = readVarint(data, p)
-        p = varintEnd
-      }
-      if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) {
-        throw new VarintError(`record ${i} has offset delta ${offsetDelta} outside [0, ${lastOffsetDelta}]`)
-      }
-      const offset = baseOffset + offsetDelta
-      if (offset < minOffset) {
-        p = recordEnd
-        continue
-      }
-      let keyLen = data[p]
-      if (keyLen < 0x80) {
-        keyLen = (keyLen >>> 1) ^ -(keyLen & 1)
-        p++
-      } else {
-        keyLen = readVarint(data, p)
-        p = varintEnd
-      }
-      let key: Buffer | null = null
-      if (keyLen >= 0) {
-        key = viewOf(views, p, keyLen)
-        p += keyLen
-      }
-      let valueLen = data[p]
-      if (valueLen < 0x80) {
-        valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
-        p++
-      } else if (data[p + 1] < 0x80) {
-        valueLen = (valueLen & 0x7f) | (data[p + 1] << 7)
-        valueLen = (valueLen >>> 1) ^ -(valueLen & 1)
-        p += 2
-      } else {
-        valueLen = readVarint(data, p)
-        p = varintEnd
-      }
-      let value: Buffer | null = null
-      if (valueLen >= 0) {
-        value = viewOf(views, p, valueLen)
-        p += valueLen
-      }
-      let headerCount = data[p]
-      if (headerCount < 0x80) {
-        headerCount = (headerCount >>> 1) ^ -(headerCount & 1)
-        p++
-      } else {
-        headerCount = readVarint(data, p)
-        p = varintEnd
-      }
-      let headers = NO_HEADERS
-      if (headerCount > 0) {
-        headers = new Array<Header>(headerCount)
-        for (let h = 0; h < headerCount; h++) {
-          const kl = readVarint(data, p)
-          p = varintEnd
-          if (kl < 0) throw new VarintError(`record ${i} has a header with a null key`)
-          const hk = headerKey(data, p, kl)
-          p += kl
-          const vl = readVarint(data, p)
-          p = varintEnd
-          let hv: Buffer | null = null
-          if (vl >= 0) {
-            hv = viewOf(views, p, vl)
-            p += vl
-          }
-          headers[h] = new HeaderOf(hk, hv)
-        }
-      } else if (headerCount < 0) {
-        throw new VarintError(`record ${i} has a negative header count`)
-      }
-      if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
-      const timestamp = tsDelta === 0 || appendTime ? batchTimestamp : baseTimestamp + tsDelta
-      if (source === null) out.push(new PlainRecord(offset, timestamp, key, value, headers))
-      else out.push(new SourcedRecordOf(source.topic, source.partition, offset, key, value, headers, timestamp))
-      added++
-    }
-    // As Kafka does: bytes left after the declared count mean the count is wrong, not that they are junk to skip.
-    if (i === count && p !== end) throw new VarintError(`${end - p} bytes remain after the batch's ${count} records`)
+    n = indexRecords(data, start, end, count, baseOffset, lastOffsetDelta, minOffset, room, scratchIndex)
   } catch (err) {
-    if (err instanceof VarintError || err instanceof RangeError) {
-      out.length = before
-      throw new CorruptBatchError(`malformed record in batch at offset ${baseOffset}: ${err.message}`)
-    }
-    throw err
+    throw malformed(err, baseOffset)
   }
-  return added
+  return buildRecords(buf, pos, data, scratchIndex, 0, n, out, minOffset, maxRecords, source)
+}
+
+/** A parse error of indexRecords as the CorruptBatchError a reader gets; anything else as it is. */
+export function malformed(err: unknown, baseOffset: number): unknown {
+  if (err instanceof VarintError || err instanceof RangeError) {
+    return new CorruptBatchError(`malformed record in batch at offset ${baseOffset}: ${err.message}`)
+  }
+  return err
 }
 
 /** Decode every record of a standalone batch, validating it first. */

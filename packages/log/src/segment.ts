@@ -21,6 +21,7 @@ import {
   MAGIC,
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
+  buildRecords,
   checkBatch,
   decodeRecords,
   isControlBatch,
@@ -29,6 +30,8 @@ import {
   readInt64,
 } from './record-batch.js'
 import { CorruptBatchError } from './errors.js'
+import type { Chunk, ReadAhead } from './read-ahead.js'
+import { BATCH_STRIDE, KIND_DECODE, KIND_INDEXED } from './read-ahead-worker.js'
 import { TimeIndex } from './time-index.js'
 
 export const LOG_SUFFIX = '.log'
@@ -89,6 +92,13 @@ export interface ScanResult {
   expectedOffset: number
 }
 
+/** Segment.resumePosition after the batch at `at` in `buf` (file position `filePos`) was decoded into `out`. */
+function resumeAfter(buf: Buffer, at: number, filePos: number, size: number, out: LogRecord[], maxRecords: number): number {
+  if (out.length < maxRecords) return filePos + size
+  const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+  return out[out.length - 1].offset < last ? filePos : filePos + size
+}
+
 export class Segment {
   readonly logFile: string
   readonly indexFile: string
@@ -115,6 +125,13 @@ export class Segment {
   private allocated = 0
   /** Read-only tails: the end of the batches already checked, or -1. */
   verifiedEnd = -1
+  /**
+   * Where a read that goes on from the last readRecords' last record starts: after its last
+   * batch, or at it when that batch had records left over (the read stopped at maxRecords).
+   */
+  resumePosition = 0
+  /** Bumped by each truncation: read-ahead chunks of an older epoch may hold bytes since cut off. */
+  epoch = 0
 
   constructor(
     readonly dir: string,
@@ -304,6 +321,7 @@ export class Segment {
   /** Cut the segment to `size` bytes (a batch boundary) and forget index entries past it. */
   truncateToSize(size: number, nextOffset: number): void {
     this.openForAppend()
+    this.epoch++
     this.config.io.ftruncateSync(this.writeFd, size)
     this.size = size
     this.allocated = size
@@ -420,12 +438,25 @@ export class Segment {
     readHint: number,
     highWatermark: number,
     source: RecordSource | null = null,
+    ahead: ReadAhead | null = null,
   ): number {
     let consumed = 0
     let pos = position
+    this.resumePosition = position
     while (pos < end && out.length < maxRecords) {
       // Read what the byte budget allows, but no more than the records wanted are likely to need.
       const want = Math.min(end - pos, Math.max(BATCH_HEADER_SIZE, Math.min(maxBytes - consumed, readHint)))
+      const ready = ahead === null ? null : ahead.take(this, pos)
+      if (ready !== null) {
+        // Ask for the chunk after this one first, so the worker reads it while this one is built.
+        const after = ready.position + ready.checked
+        if (after < end) ahead!.prefetch(this, after, Math.max(want, ready.checked))
+        const n = this.recordsFromChunk(ready, end, offset, out, first, maxRecords, maxBytes, consumed, highWatermark, source)
+        if (n < 0) return consumed + ~n // stopped by the high watermark or the byte budget
+        consumed += n
+        pos += n
+        continue
+      }
       let chunk: Buffer = this.readBytes(pos, want)
       let at = 0
       while (at + LOG_OVERHEAD <= chunk.length && out.length < maxRecords) {
@@ -448,6 +479,7 @@ export class Segment {
         const problem = checkBatch(chunk, at, at + size, this.config.maxBatchBytes)
         if (problem !== null) throw new CorruptBatchError(problem, this.logFile, filePos)
         if (!isControlBatch(chunk, at)) decodeRecords(chunk, at, out, offset, maxRecords, source)
+        this.resumePosition = resumeAfter(chunk, at, filePos, size, out, maxRecords)
         consumed += size
         at += size
       }
@@ -455,6 +487,42 @@ export class Segment {
       pos += at
     }
     return consumed
+  }
+
+  /**
+   * readRecords' loop over a read-ahead chunk, from its `next` batch: the same stops, without the
+   * checks the worker made. Returns the bytes consumed, or ~bytes when the read must stop there.
+   */
+  private recordsFromChunk(
+    chunk: Chunk,
+    end: number,
+    offset: number,
+    out: LogRecord[],
+    first: number,
+    maxRecords: number,
+    maxBytes: number,
+    consumed: number,
+    highWatermark: number,
+    source: RecordSource | null,
+  ): number {
+    const { buf, batches, records } = chunk
+    const count = batches.length / BATCH_STRIDE
+    let bytes = 0
+    let b = chunk.next
+    for (; b < count && out.length < maxRecords; b++) {
+      const e = b * BATCH_STRIDE
+      const at = batches[e]
+      const size = batches[e + 1]
+      if (readInt64(buf, at) >= highWatermark || chunk.position + at + size > end) break
+      if (consumed + bytes + size > maxBytes && out.length > first) break
+      const kind = batches[e + 2]
+      if (kind === KIND_INDEXED) buildRecords(buf, at, buf, records, batches[e + 3], batches[e + 3] + batches[e + 4], out, offset, maxRecords, source)
+      else if (kind === KIND_DECODE) decodeRecords(buf, at, out, offset, maxRecords, source)
+      this.resumePosition = resumeAfter(buf, at, chunk.position + at, size, out, maxRecords)
+      bytes += size
+    }
+    chunk.next = b
+    return b < count && out.length < maxRecords ? ~bytes : bytes
   }
 
   /** First record at or above `minOffset` with timestamp >= target, or null. */

@@ -1,0 +1,137 @@
+/**
+ * The read-ahead thread (read-ahead.ts says when it is asked): it reads a chunk of a segment into
+ * shared memory, checks each whole batch in it as the main thread would (checkBatch: framing and
+ * CRC-32C), and indexes their records (indexRecords). It builds no record. It answers each request
+ * with a message and then bumps a counter in shared memory, which a waiting main thread watches;
+ * its first act is to raise the "started" flag there.
+ *
+ * What an answer promises: the `checked` bytes from the chunk's start are whole batches that passed
+ * checkBatch. A batch that fails stops the chunk there (the main thread then reads it itself and
+ * reports the damage exactly as without read-ahead); so does a batch cut off by the chunk's end.
+ * Entries in `records` are indexRecords' over the batch's own bytes; a batch whose records did not
+ * index (or are compressed) is marked for the main thread to decode.
+ */
+import { type MessagePort, workerData } from 'node:worker_threads'
+import { defaultIO, readFully } from './file-io.js'
+import {
+  ATTRIBUTES_OFFSET,
+  COMPRESSION_MASK,
+  CONTROL_MASK,
+  INDEX_STRIDE,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  RECORDS_COUNT_OFFSET,
+  RECORDS_OFFSET,
+  checkBatch,
+  indexRecords,
+  readInt64,
+} from './record-batch.js'
+
+export interface ReadAheadRequest {
+  id: number
+  file: string
+  position: number
+  length: number
+  maxBatchBytes: number
+}
+
+export interface ReadAheadReply {
+  id: number
+  /** The bytes read, from `position`; null when the read failed. */
+  memory: SharedArrayBuffer | null
+  /** Bytes from the start that are whole batches which passed checkBatch. */
+  checked: number
+  /** BATCH_STRIDE numbers a batch: position in the chunk, size, kind, first entry, entries. */
+  batches: Float64Array
+  /** INDEX_STRIDE numbers a record (record-batch.ts). */
+  records: Int32Array
+  error: string | null
+}
+
+export const BATCH_STRIDE = 5
+/** The batch's records are in `records`. */
+export const KIND_INDEXED = 0
+/** A control batch: no records to hand out. */
+export const KIND_CONTROL = 1
+/** Compressed, or its records do not index: the main thread decodes it (and reports any damage). */
+export const KIND_DECODE = 2
+
+/** The fewest bytes a record takes: a one-byte varint for each of its seven fields. */
+const MIN_RECORD_BYTES = 7
+
+export function serve(req: ReadAheadRequest): ReadAheadReply {
+  let fd = -1
+  try {
+    // Its own descriptor, opened and closed each time: a segment that retention deletes meanwhile
+    // fails here (the main thread reads it itself) instead of living on in an open descriptor.
+    fd = defaultIO.openSync(req.file, 'r')
+    const memory = new SharedArrayBuffer(req.length)
+    const buf = Buffer.from(memory)
+    const bytes = readFully(defaultIO, fd, buf, 0, req.length, req.position)
+    let checked = 0
+    let batchCount = 0
+    let recordCount = 0
+    while (checked < bytes && checkBatch(buf, checked, bytes, req.maxBatchBytes) === null) {
+      const size = buf.readInt32BE(checked + LENGTH_OFFSET) + LOG_OVERHEAD
+      const count = buf.readInt32BE(checked + RECORDS_COUNT_OFFSET)
+      batchCount++
+      if (count <= (size - RECORDS_OFFSET) / MIN_RECORD_BYTES) recordCount += count
+      checked += size
+    }
+    const batches = new Float64Array(batchCount * BATCH_STRIDE)
+    const records = new Int32Array(recordCount * INDEX_STRIDE)
+    let entries = 0
+    for (let b = 0, at = 0; b < batchCount; b++) {
+      const size = buf.readInt32BE(at + LENGTH_OFFSET) + LOG_OVERHEAD
+      const count = buf.readInt32BE(at + RECORDS_COUNT_OFFSET)
+      const attributes = buf.readInt16BE(at + ATTRIBUTES_OFFSET)
+      let kind = KIND_DECODE
+      let n = 0
+      if ((attributes & CONTROL_MASK) !== 0) kind = KIND_CONTROL
+      else if ((attributes & COMPRESSION_MASK) === 0 && count <= (size - RECORDS_OFFSET) / MIN_RECORD_BYTES) {
+        try {
+          const lastOffsetDelta = buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
+          const into = records.subarray(entries * INDEX_STRIDE)
+          n = indexRecords(buf, at + RECORDS_OFFSET, at + size, count, readInt64(buf, at), lastOffsetDelta, 0, count, into)
+          kind = KIND_INDEXED
+        } catch {
+          n = 0
+        }
+      }
+      const e = b * BATCH_STRIDE
+      batches[e] = at
+      batches[e + 1] = size
+      batches[e + 2] = kind
+      batches[e + 3] = entries
+      batches[e + 4] = n
+      entries += n
+      at += size
+    }
+    return { id: req.id, memory, checked, batches, records, error: null }
+  } catch (err) {
+    return { id: req.id, memory: null, checked: 0, batches: new Float64Array(0), records: new Int32Array(0), error: String(err) }
+  } finally {
+    if (fd >= 0) {
+      try {
+        defaultIO.closeSync(fd)
+      } catch {
+        // A read-only descriptor: nothing was written through it that a close could lose.
+      }
+    }
+  }
+}
+
+// Run as the thread (workerData holds the port and the shared counters), not when imported.
+const data = workerData as { port: MessagePort; signal: Int32Array } | null | undefined
+if (data?.port !== undefined) {
+  const { port, signal } = data
+  port.on('message', (req: ReadAheadRequest) => {
+    const reply = serve(req)
+    port.postMessage(reply, [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer])
+    Atomics.add(signal, 0, 1)
+    Atomics.notify(signal, 0)
+  })
+  Atomics.store(signal, 1, 1)
+  Atomics.notify(signal, 0)
+}
