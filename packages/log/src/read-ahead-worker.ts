@@ -66,9 +66,10 @@ export function serve(req: ReadAheadRequest): ReadAheadReply {
     // Its own descriptor, opened and closed each time: a segment that retention deletes meanwhile
     // fails here (the main thread reads it itself) instead of living on in an open descriptor.
     fd = defaultIO.openSync(req.file, 'r')
-    const memory = new SharedArrayBuffer(req.length)
+    const length = Math.max(0, Math.min(req.length, defaultIO.fstatSizeSync(fd) - req.position))
+    const memory = new SharedArrayBuffer(length)
     const buf = Buffer.from(memory)
-    const bytes = readFully(defaultIO, fd, buf, 0, req.length, req.position)
+    const bytes = readFully(defaultIO, fd, buf, 0, length, req.position)
     let checked = 0
     let batchCount = 0
     let recordCount = 0

@@ -5,7 +5,7 @@ import { CorruptBatchError, InvalidArgumentError } from './errors.js'
 import { defaultIO } from './file-io.js'
 import { Log, type LogOptions } from './log.js'
 import { BATCH_STRIDE, KIND_CONTROL, KIND_DECODE, KIND_INDEXED, serve } from './read-ahead-worker.js'
-import { ReadAhead, startReadAhead } from './read-ahead.js'
+import { ReadAhead, readAheadBytes, startReadAhead } from './read-ahead.js'
 import { encodeBatch, type LogRecord, setBaseOffset } from './record-batch.js'
 import { fixtureBatches } from './test-support/kafka-fixtures.js'
 import { allBatches, plain, randomLog, tempDirs } from './test-support/storage-fixtures.js'
@@ -235,5 +235,25 @@ describe('ReadAhead', () => {
     expect(ahead.take(gone, 0)).toBeNull()
     expect(ahead.missed).toBe(missed + 1)
     ahead.close()
+  })
+
+  it('asks for no more than 64 MiB across the process, and gives the budget back', () => {
+    const dir = dirs.make()
+    const file = path.join(dir, 'seg.log')
+    fs.writeFileSync(file, Buffer.concat(Array.from({ length: 4 }, (_, i) => encodeBatch([{ value: 'v' }], { baseOffset: i }))))
+    const owners = Array.from({ length: 10 }, () => ({ logFile: file, epoch: 0 }))
+    const logs = owners.map(() => new ReadAhead(1 << 20))
+    const before = readAheadBytes()
+    logs.forEach((ahead, i) => ahead.prefetch(owners[i], 0, 8 << 20))
+    expect(readAheadBytes()).toBe(before + 8 * (8 << 20))
+    // The ninth and tenth asked for nothing: taking finds no request (not even a miss).
+    expect(logs[9].take(owners[9], 0)).toBeNull()
+    expect(logs[9].missed).toBe(0)
+    const chunk = logs[0].take(owners[0], 0)
+    expect(chunk).not.toBeNull()
+    // A held chunk counts for the bytes it holds (the file is smaller than what was asked).
+    expect(readAheadBytes()).toBe(before + 7 * (8 << 20) + fs.statSync(file).size)
+    for (const ahead of logs) ahead.close()
+    expect(readAheadBytes()).toBe(before)
   })
 })

@@ -30,6 +30,17 @@ export const READ_AHEAD_MIN_BYTES = 64 * 1024
 const MAX_CHUNK = 8 * 1024 * 1024
 /** How long a read waits for a chunk the worker is at before reading the bytes itself. */
 const WAIT_MS = 2000
+/**
+ * Bytes of chunks asked for or held, across every log of the process, beyond which no more are
+ * asked for: a broker scanning many partitions at once must not pin a chunk for each.
+ */
+const PROCESS_BUDGET = 64 * 1024 * 1024
+let budgetUsed = 0
+
+/** Bytes of the process's read-ahead budget in use (for tests). */
+export function readAheadBytes(): number {
+  return budgetUsed
+}
 
 /** What a read-ahead chunk is for; the segment is only compared, never touched. */
 export interface ChunkOwner {
@@ -131,7 +142,11 @@ let thread: ReadAheadThread | null = null
 let unavailable = false
 
 function readAheadThread(): ReadAheadThread | null {
-  if (thread !== null && !thread.broken) return thread
+  if (thread !== null) {
+    // A worker that failed once is not started again: reads go on without it.
+    if (thread.broken) unavailable = true
+    else return thread
+  }
   if (unavailable) return null
   const file = workerFile()
   if (file === null) {
@@ -162,8 +177,11 @@ export async function startReadAhead(timeoutMs = 10_000): Promise<boolean> {
 
 /** One log's read-ahead: the chunk it asked for, or holds. */
 export class ReadAhead {
-  private pending: { id: number; owner: ChunkOwner; epoch: number; position: number } | null = null
+  private pending: { id: number; owner: ChunkOwner; epoch: number; position: number; length: number } | null = null
   private chunk: Chunk | null = null
+  /** Of PROCESS_BUDGET: what the pending request and the held chunk count for. */
+  private pendingBytes = 0
+  private chunkBytes = 0
   /** Chunks handed to reads, and requests that came to nothing (for tests and tuning). */
   served = 0
   missed = 0
@@ -184,23 +202,26 @@ export class ReadAhead {
           return held
         }
       }
-      this.chunk = null
+      this.drop()
     }
     const p = this.pending
     if (p === null) return null
     this.pending = null
     const t = thread
     if (p.owner !== owner || p.epoch !== owner.epoch || p.position !== position || t === null) {
-      t?.forget(p.id)
+      this.release(p.id)
       this.missed++
       return null
     }
     const reply = t.take(p.id)
+    this.release(-1)
     if (reply === null || reply.memory === null || reply.checked === 0) {
       this.missed++
       return null
     }
     this.served++
+    this.chunkBytes = reply.memory.byteLength
+    budgetUsed += this.chunkBytes
     this.chunk = {
       owner,
       epoch: p.epoch,
@@ -221,20 +242,38 @@ export class ReadAhead {
     const p = this.pending
     if (p !== null) {
       if (p.owner === owner && p.position === position && p.epoch === owner.epoch) return
-      thread?.forget(p.id)
       this.pending = null
+      this.release(p.id)
     }
+    length = Math.min(length, MAX_CHUNK)
+    if (budgetUsed + length > PROCESS_BUDGET) return
     const t = readAheadThread()
     if (t === null) return
-    const id = t.request({ file: owner.logFile, position, length: Math.min(length, MAX_CHUNK), maxBatchBytes: this.maxBatchBytes })
-    this.pending = { id, owner, epoch: owner.epoch, position }
+    const id = t.request({ file: owner.logFile, position, length, maxBatchBytes: this.maxBatchBytes })
+    this.pending = { id, owner, epoch: owner.epoch, position, length }
+    this.pendingBytes = length
+    budgetUsed += length
   }
 
   /** Drop what is held and asked for (the log closes). */
   close(): void {
-    if (this.pending !== null) thread?.forget(this.pending.id)
+    const p = this.pending
     this.pending = null
+    if (p !== null) this.release(p.id)
+    this.drop()
+  }
+
+  /** Give back the pending request's share of the budget, and forget its answer (id -1: already taken). */
+  private release(id: number): void {
+    if (id >= 0) thread?.forget(id)
+    budgetUsed -= this.pendingBytes
+    this.pendingBytes = 0
+  }
+
+  private drop(): void {
     this.chunk = null
+    budgetUsed -= this.chunkBytes
+    this.chunkBytes = 0
   }
 }
 

@@ -450,7 +450,7 @@ export class Segment {
       if (ready !== null) {
         // Ask for the chunk after this one first, so the worker reads it while this one is built.
         const after = ready.position + ready.checked
-        if (after < end) ahead!.prefetch(this, after, Math.max(want, ready.checked))
+        if (after < end) ahead!.prefetch(this, after, Math.min(end - after, Math.max(want, ready.checked)))
         const n = this.recordsFromChunk(ready, end, offset, out, first, maxRecords, maxBytes, consumed, highWatermark, source)
         if (n < 0) return consumed + ~n // stopped by the high watermark or the byte budget
         consumed += n
