@@ -894,7 +894,7 @@ export class Log {
           // A scan's next read starts here: have the bytes read ahead (read-ahead.ts).
           const resume = seg.resumePosition
           if (ahead !== null && n >= READ_AHEAD_MIN_BYTES && resume < end) {
-            ahead.prefetch(seg, resume, Math.min(end - resume, Math.max(READ_AHEAD_MIN_BYTES, Math.min(maxBytes, hint))))
+            ahead.prefetch(seg, resume, Math.max(READ_AHEAD_MIN_BYTES, Math.min(maxBytes, hint)), end)
           }
           break
         }

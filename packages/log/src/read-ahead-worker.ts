@@ -123,15 +123,74 @@ export function serve(req: ReadAheadRequest): ReadAheadReply {
   }
 }
 
+/** What the main thread sends: a stream of chunks from a position, topped up one at a time. */
+export type ReadAheadMessage =
+  | { type: 'open'; stream: number; file: string; position: number; length: number; limit: number; maxBatchBytes: number; credit: number }
+  | { type: 'credit'; stream: number }
+  | { type: 'close'; stream: number }
+
+/** A reply, tagged with its stream and its place in it. */
+export interface StreamReply extends ReadAheadReply {
+  seq: number
+  position: number
+}
+
+interface Stream {
+  file: string
+  position: number
+  length: number
+  limit: number
+  maxBatchBytes: number
+  credit: number
+  seq: number
+}
+
+/**
+ * Serve a stream's chunks while it has credit: each from where the last one's checked bytes
+ * ended, up to its limit. A chunk with nothing checked in it (damage, a batch larger than a chunk,
+ * an error) ends the stream: the main thread reads from there itself.
+ */
+function pump(id: number, s: Stream, streams: Map<number, Stream>, port: MessagePort, signal: Int32Array): void {
+  let ended = false
+  while (s.credit > 0 && s.position < s.limit) {
+    s.credit--
+    const reply: StreamReply = {
+      ...serve({ id, file: s.file, position: s.position, length: Math.min(s.length, s.limit - s.position), maxBatchBytes: s.maxBatchBytes }),
+      seq: s.seq++,
+      position: s.position,
+    }
+    port.postMessage(reply, [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer])
+    Atomics.add(signal, 0, 1)
+    Atomics.notify(signal, 0)
+    if (reply.checked === 0) {
+      ended = true
+      break
+    }
+    s.position += reply.checked
+  }
+  if (ended || s.position >= s.limit) streams.delete(id)
+}
+
 // Run as the thread (workerData holds the port and the shared counters), not when imported.
 const data = workerData as { port: MessagePort; signal: Int32Array } | null | undefined
 if (data?.port !== undefined) {
   const { port, signal } = data
-  port.on('message', (req: ReadAheadRequest) => {
-    const reply = serve(req)
-    port.postMessage(reply, [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer])
-    Atomics.add(signal, 0, 1)
-    Atomics.notify(signal, 0)
+  const streams = new Map<number, Stream>()
+  port.on('message', (m: ReadAheadMessage) => {
+    if (m.type === 'close') {
+      streams.delete(m.stream)
+      return
+    }
+    let s = streams.get(m.stream)
+    if (m.type === 'open') {
+      s = { file: m.file, position: m.position, length: m.length, limit: m.limit, maxBatchBytes: m.maxBatchBytes, credit: m.credit, seq: 0 }
+      streams.set(m.stream, s)
+    } else if (s === undefined) {
+      return // the stream ended
+    } else {
+      s.credit++
+    }
+    pump(m.stream, s, streams, port, signal)
   })
   Atomics.store(signal, 1, 1)
   Atomics.notify(signal, 0)

@@ -221,7 +221,7 @@ describe('ReadAhead', () => {
     fs.writeFileSync(file, Buffer.concat(batches))
     const owner = { logFile: file, epoch: 0 }
     const ahead = new ReadAhead(1 << 20)
-    ahead.prefetch(owner, 0, 1 << 16)
+    ahead.prefetch(owner, 0, 1 << 16, fs.statSync(file).size)
     const chunk = ahead.take(owner, 0)
     expect(chunk).not.toBeNull()
     expect(chunk!.checked).toBe(batches.reduce((n, b) => n + b.length, 0))
@@ -231,28 +231,27 @@ describe('ReadAhead', () => {
 
     const gone = { logFile: path.join(dir, 'gone.log'), epoch: 0 }
     const missed = ahead.missed
-    ahead.prefetch(gone, 0, 1 << 16)
+    ahead.prefetch(gone, 0, 1 << 16, 1 << 16)
     expect(ahead.take(gone, 0)).toBeNull()
     expect(ahead.missed).toBe(missed + 1)
     ahead.close()
   })
 
-  it('asks for no more than 64 MiB across the process, and gives the budget back', () => {
+  it('reserves no more than 64 MiB across the process, and gives the budget back', () => {
     const dir = dirs.make()
     const file = path.join(dir, 'seg.log')
     fs.writeFileSync(file, Buffer.concat(Array.from({ length: 4 }, (_, i) => encodeBatch([{ value: 'v' }], { baseOffset: i }))))
+    const size = fs.statSync(file).size
     const owners = Array.from({ length: 10 }, () => ({ logFile: file, epoch: 0 }))
     const logs = owners.map(() => new ReadAhead(1 << 20))
     const before = readAheadBytes()
-    logs.forEach((ahead, i) => ahead.prefetch(owners[i], 0, 8 << 20))
-    expect(readAheadBytes()).toBe(before + 8 * (8 << 20))
-    // The ninth and tenth asked for nothing: taking finds no request (not even a miss).
+    logs.forEach((ahead, i) => ahead.prefetch(owners[i], 0, 4 << 20, size))
+    // A stream reserves its two chunks in flight and the one its reader holds: five fit.
+    expect(readAheadBytes()).toBe(before + 5 * 3 * (4 << 20))
+    expect(logs[4].take(owners[4], 0)).not.toBeNull()
+    // The others asked for nothing: taking finds no stream (not even a miss).
     expect(logs[9].take(owners[9], 0)).toBeNull()
     expect(logs[9].missed).toBe(0)
-    const chunk = logs[0].take(owners[0], 0)
-    expect(chunk).not.toBeNull()
-    // A held chunk counts for the bytes it holds (the file is smaller than what was asked).
-    expect(readAheadBytes()).toBe(before + 7 * (8 << 20) + fs.statSync(file).size)
     for (const ahead of logs) ahead.close()
     expect(readAheadBytes()).toBe(before)
   })

@@ -22,7 +22,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import { BATCH_STRIDE, type ReadAheadReply, type ReadAheadRequest } from './read-ahead-worker.js'
+import { BATCH_STRIDE, type ReadAheadMessage, type StreamReply } from './read-ahead-worker.js'
 
 /** Reads smaller than this are not scans: they ask for nothing. */
 export const READ_AHEAD_MIN_BYTES = 64 * 1024
@@ -76,9 +76,9 @@ class ReadAheadThread {
   /** [answers sent, started] */
   private readonly signal = new Int32Array(new SharedArrayBuffer(8))
   private readonly port: MessagePort
-  private readonly wanted = new Set<number>()
-  private readonly replies = new Map<number, ReadAheadReply>()
-  private nextId = 1
+  /** The open streams' answers not yet taken, in order. */
+  private readonly replies = new Map<number, StreamReply[]>()
+  private nextStream = 1
   broken = false
 
   constructor(file: URL) {
@@ -99,42 +99,47 @@ class ReadAheadThread {
     return Atomics.load(this.signal, 1) === 1
   }
 
-  request(req: Omit<ReadAheadRequest, 'id'>): number {
-    const id = this.nextId++
-    this.wanted.add(id)
-    this.port.postMessage({ ...req, id } satisfies ReadAheadRequest)
-    return id
+  /** Start a stream of `credit` chunks from `position`; one more comes for each credit(). */
+  open(file: string, position: number, length: number, limit: number, maxBatchBytes: number, credit: number): number {
+    const stream = this.nextStream++
+    this.replies.set(stream, [])
+    this.send({ type: 'open', stream, file, position, length, limit, maxBatchBytes, credit })
+    return stream
   }
 
-  forget(id: number): void {
-    this.wanted.delete(id)
-    this.replies.delete(id)
+  credit(stream: number): void {
+    this.send({ type: 'credit', stream })
+  }
+
+  close(stream: number): void {
+    if (this.replies.delete(stream)) this.send({ type: 'close', stream })
+  }
+
+  private send(m: ReadAheadMessage): void {
+    this.port.postMessage(m)
   }
 
   /**
-   * The answer to request `id`, waiting for it up to WAIT_MS; null when there is none to have (the
+   * The stream's next chunk, waiting for it up to WAIT_MS; null when there is none to have (the
    * worker has not started yet, is broken, or took too long).
    */
-  take(id: number): ReadAheadReply | null {
+  take(stream: number): StreamReply | null {
+    const queue = this.replies.get(stream)
+    if (queue === undefined) return null
     for (;;) {
-      const reply = this.replies.get(id)
-      if (reply !== undefined) {
-        this.forget(id)
-        return reply
-      }
-      if (this.broken || Atomics.load(this.signal, 1) === 0) break
+      const reply = queue.shift()
+      if (reply !== undefined) return reply
+      if (this.broken || !this.started) return null
       // Read the counter before looking for messages: the worker posts, then counts, so a
       // message that arrives after the look changes the counter the wait below compares.
       const seen = Atomics.load(this.signal, 0)
       for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
-        const r = m.message as ReadAheadReply
-        if (this.wanted.has(r.id)) this.replies.set(r.id, r)
+        const r = m.message as StreamReply
+        this.replies.get(r.id)?.push(r) // a closed stream's are dropped
       }
-      if (this.replies.has(id)) continue
-      if (Atomics.wait(this.signal, 0, seen, WAIT_MS) === 'timed-out') break
+      if (queue.length > 0) continue
+      if (Atomics.wait(this.signal, 0, seen, WAIT_MS) === 'timed-out') return null
     }
-    this.forget(id)
-    return null
   }
 }
 
@@ -175,14 +180,14 @@ export async function startReadAhead(timeoutMs = 10_000): Promise<boolean> {
   return t !== null && t.started
 }
 
-/** One log's read-ahead: the chunk it asked for, or holds. */
+/** Chunks a stream has asked for ahead of the reader. */
+const DEPTH = 2
+
+/** One log's read-ahead: its stream of chunks, and the chunk it holds. */
 export class ReadAhead {
-  private pending: { id: number; owner: ChunkOwner; epoch: number; position: number; length: number } | null = null
+  private stream: { id: number; owner: ChunkOwner; epoch: number; next: number; limit: number; bytes: number } | null = null
   private chunk: Chunk | null = null
-  /** Of PROCESS_BUDGET: what the pending request and the held chunk count for. */
-  private pendingBytes = 0
-  private chunkBytes = 0
-  /** Chunks handed to reads, and requests that came to nothing (for tests and tuning). */
+  /** Chunks handed to reads, and chunks that were waited for in vain (for tests and tuning). */
   served = 0
   missed = 0
 
@@ -202,29 +207,30 @@ export class ReadAhead {
           return held
         }
       }
-      this.drop()
+      this.chunk = null
     }
-    const p = this.pending
-    if (p === null) return null
-    this.pending = null
+    const s = this.stream
+    if (s === null || s.next >= s.limit) {
+      this.close()
+      return null
+    }
     const t = thread
-    if (p.owner !== owner || p.epoch !== owner.epoch || p.position !== position || t === null) {
-      this.release(p.id)
-      this.missed++
+    if (s.owner !== owner || s.epoch !== owner.epoch || s.next !== position || t === null) {
+      this.close()
       return null
     }
-    const reply = t.take(p.id)
-    this.release(-1)
-    if (reply === null || reply.memory === null || reply.checked === 0) {
+    const reply = t.take(s.id)
+    if (reply === null || reply.memory === null || reply.checked === 0 || reply.position !== position) {
       this.missed++
+      this.close()
       return null
     }
+    s.next = position + reply.checked
+    if (s.next < s.limit) t.credit(s.id)
     this.served++
-    this.chunkBytes = reply.memory.byteLength
-    budgetUsed += this.chunkBytes
     this.chunk = {
       owner,
-      epoch: p.epoch,
+      epoch: s.epoch,
       position,
       buf: Buffer.from(reply.memory, 0, reply.checked),
       checked: reply.checked,
@@ -235,45 +241,34 @@ export class ReadAhead {
     return this.chunk
   }
 
-  /** Ask for `length` bytes of `owner` from `position` (a batch boundary), unless already asked or held. */
-  prefetch(owner: ChunkOwner, position: number, length: number): void {
+  /**
+   * Have chunks of about `length` bytes of `owner` read from `position` (a batch boundary) up to
+   * `limit` (the segment's size now), unless they already are.
+   */
+  prefetch(owner: ChunkOwner, position: number, length: number, limit: number): void {
     const held = this.chunk
-    if (held !== null && held.owner === owner && position >= held.position && position < held.position + held.checked) return
-    const p = this.pending
-    if (p !== null) {
-      if (p.owner === owner && p.position === position && p.epoch === owner.epoch) return
-      this.pending = null
-      this.release(p.id)
-    }
+    if (held !== null && held.owner === owner && held.epoch === owner.epoch && position >= held.position && position < held.position + held.checked) return
+    const s = this.stream
+    if (s !== null && s.owner === owner && s.epoch === owner.epoch && s.next === position && s.next < s.limit) return
+    this.close()
     length = Math.min(length, MAX_CHUNK)
-    if (budgetUsed + length > PROCESS_BUDGET) return
+    // What the stream may pin: the chunks in flight and the one a reader holds.
+    const bytes = (DEPTH + 1) * length
+    if (budgetUsed + bytes > PROCESS_BUDGET) return
     const t = readAheadThread()
     if (t === null) return
-    const id = t.request({ file: owner.logFile, position, length, maxBatchBytes: this.maxBatchBytes })
-    this.pending = { id, owner, epoch: owner.epoch, position, length }
-    this.pendingBytes = length
-    budgetUsed += length
+    const id = t.open(owner.logFile, position, length, limit, this.maxBatchBytes, DEPTH)
+    this.stream = { id, owner, epoch: owner.epoch, next: position, limit, bytes }
+    budgetUsed += bytes
   }
 
-  /** Drop what is held and asked for (the log closes). */
+  /** Stop the stream (the log closes, or the reader went elsewhere). */
   close(): void {
-    const p = this.pending
-    this.pending = null
-    if (p !== null) this.release(p.id)
-    this.drop()
-  }
-
-  /** Give back the pending request's share of the budget, and forget its answer (id -1: already taken). */
-  private release(id: number): void {
-    if (id >= 0) thread?.forget(id)
-    budgetUsed -= this.pendingBytes
-    this.pendingBytes = 0
-  }
-
-  private drop(): void {
-    this.chunk = null
-    budgetUsed -= this.chunkBytes
-    this.chunkBytes = 0
+    const s = this.stream
+    if (s === null) return
+    this.stream = null
+    thread?.close(s.id)
+    budgetUsed -= s.bytes
   }
 }
 

@@ -448,9 +448,6 @@ export class Segment {
       const want = Math.min(end - pos, Math.max(BATCH_HEADER_SIZE, Math.min(maxBytes - consumed, readHint)))
       const ready = ahead === null ? null : ahead.take(this, pos)
       if (ready !== null) {
-        // Ask for the chunk after this one first, so the worker reads it while this one is built.
-        const after = ready.position + ready.checked
-        if (after < end) ahead!.prefetch(this, after, Math.min(end - after, Math.max(want, ready.checked)))
         const n = this.recordsFromChunk(ready, end, offset, out, first, maxRecords, maxBytes, consumed, highWatermark, source)
         if (n < 0) return consumed + ~n // stopped by the high watermark or the byte budget
         consumed += n
