@@ -26,8 +26,8 @@ import { BATCH_STRIDE, type ReadAheadMessage, type StreamReply } from './read-ah
 
 /** Reads smaller than this are not scans: they ask for nothing. */
 export const READ_AHEAD_MIN_BYTES = 64 * 1024
-/** The largest chunk asked for. */
-const MAX_CHUNK = 8 * 1024 * 1024
+/** The largest chunk asked for (bigger ones measured no faster, and each pins its memory). */
+const MAX_CHUNK = 4 * 1024 * 1024
 /** How long a read waits for a chunk the worker is at before reading the bytes itself. */
 const WAIT_MS = 2000
 /**
