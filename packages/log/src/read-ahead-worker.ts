@@ -1,9 +1,9 @@
 /**
- * The read-ahead thread (read-ahead.ts says when it is asked): it reads a chunk of a segment into
- * shared memory, checks each whole batch in it as the main thread would (checkBatch: framing and
- * CRC-32C), and indexes their records (indexRecords). It builds no record. It answers each request
- * with a message and then bumps a counter in shared memory, which a waiting main thread watches;
- * its first act is to raise the "started" flag there.
+ * The read-ahead thread (read-ahead.ts says when it is asked): for each stream it reads chunks of a
+ * segment into shared memory, checks each whole batch in them as the main thread would
+ * (checkBatch: framing and CRC-32C), and indexes their records (indexRecords). It builds no
+ * record. It sends each chunk as a message and then bumps a counter in shared memory, which a
+ * waiting main thread watches; its first act is to raise the "started" flag there.
  *
  * What an answer promises: the `checked` bytes from the chunk's start are whole batches that passed
  * checkBatch. A batch that fails stops the chunk there (the main thread then reads it itself and

@@ -5,11 +5,13 @@
  * 40% of a read of 100-byte records (the read into fresh memory, CRC-32C and parsing); a scan
  * gets the second core to do it.
  *
- * When: a read that took at least READ_AHEAD_MIN_BYTES from a segment and stopped inside it asks
- * for the chunk after, of the size that read used. A read that starts exactly where a requested or
- * held chunk has a batch takes it (waiting for the worker if it is still at it); anything else
- * drops it. Tailing readers (small reads, or reads that reach the end of what is written) never
- * ask. Only one chunk a log is asked for or held at a time.
+ * When: a read that took at least READ_AHEAD_MIN_BYTES from a segment and stopped inside it opens
+ * a stream from where the next read will start: the worker reads chunks (two reads long) one after
+ * the other, DEPTH chunks ahead of the reader, who tops the stream up by one each time it takes
+ * one. A read that starts where the stream's next chunk begins, or on a batch of the chunk it holds,
+ * takes it (waiting for the worker if it is still at it); a read anywhere else closes the stream.
+ * Tailing readers (small reads, or reads that reach the end of what is written) never open one.
+ * A log has at most one stream, and the process at most PROCESS_BUDGET bytes of them.
  *
  * Invariants: a chunk holds only bytes below the segment's size when it was asked for, and a
  * segment's bytes below its size change only when it is truncated, which bumps its epoch: a chunk
