@@ -105,9 +105,9 @@ export interface LogOptions {
   readOnly?: boolean
   /**
    * Let scans (reads of 64 KiB and more that go on where the last one stopped) have a worker
-   * thread read, CRC-check and index the next chunk while the caller handles this one: ~1.5-2x the
-   * records a second on a machine with a core to spare. Reads return the same records either way.
-   * Only with the default file layer, and not for read-only logs. Default true.
+   * thread read, CRC-check and index the next chunks while the caller handles this one: ~1.3-1.4x
+   * the records a second of 100 B records on the 2-core benchmark VM. Reads return the same
+   * records either way. Only with the default file layer, and not for read-only logs. Default true.
    */
   readAhead?: boolean
   /** Truncate at damage below the recovery point instead of failing to open. */
@@ -432,7 +432,7 @@ export class Log {
     return this.segments.length
   }
 
-  /** @internal Read-ahead chunks handed to reads and requests that came to nothing; null where it is off. */
+  /** @internal Read-ahead chunks handed to reads, and chunks waited for in vain; null where it is off. */
   get readAheadStats(): { served: number; missed: number } | null {
     return this.readAhead === null ? null : { served: this.readAhead.served, missed: this.readAhead.missed }
   }

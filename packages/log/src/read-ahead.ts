@@ -88,6 +88,11 @@ class ReadAheadThread {
     this.port = port1
     const worker = new Worker(file, { workerData: { port: port2, signal: this.signal }, transferList: [port2] })
     worker.unref()
+    // Answers are taken synchronously (take); this listener, on turns of the event loop, only
+    // drops the ones of streams closed meanwhile, which would otherwise pin their chunks in the
+    // port's queue until the next scan. It does not keep the process alive.
+    port1.on('message', (r: StreamReply) => this.accept(r))
+    port1.unref()
     // A worker that cannot start, or fails, only costs the speed-up.
     worker.on('error', () => {
       this.broken = true
@@ -117,6 +122,11 @@ class ReadAheadThread {
     if (this.replies.delete(stream)) this.send({ type: 'close', stream })
   }
 
+  /** Queue an answer for its stream; a closed stream's are dropped. */
+  private accept(r: StreamReply): void {
+    this.replies.get(r.id)?.push(r)
+  }
+
   private send(m: ReadAheadMessage): void {
     this.port.postMessage(m)
   }
@@ -136,8 +146,7 @@ class ReadAheadThread {
       // message that arrives after the look changes the counter the wait below compares.
       const seen = Atomics.load(this.signal, 0)
       for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
-        const r = m.message as StreamReply
-        this.replies.get(r.id)?.push(r) // a closed stream's are dropped
+        this.accept(m.message as StreamReply)
       }
       if (queue.length > 0) continue
       if (Atomics.wait(this.signal, 0, seen, WAIT_MS) === 'timed-out') return null

@@ -444,8 +444,6 @@ export class Segment {
     let pos = position
     this.resumePosition = position
     while (pos < end && out.length < maxRecords) {
-      // Read what the byte budget allows, but no more than the records wanted are likely to need.
-      const want = Math.min(end - pos, Math.max(BATCH_HEADER_SIZE, Math.min(maxBytes - consumed, readHint)))
       const ready = ahead === null ? null : ahead.take(this, pos)
       if (ready !== null) {
         const n = this.recordsFromChunk(ready, end, offset, out, first, maxRecords, maxBytes, consumed, highWatermark, source)
@@ -454,6 +452,8 @@ export class Segment {
         pos += n
         continue
       }
+      // Read what the byte budget allows, but no more than the records wanted are likely to need.
+      const want = Math.min(end - pos, Math.max(BATCH_HEADER_SIZE, Math.min(maxBytes - consumed, readHint)))
       let chunk: Buffer = this.readBytes(pos, want)
       let at = 0
       while (at + LOG_OVERHEAD <= chunk.length && out.length < maxRecords) {
