@@ -1,9 +1,11 @@
 /**
  * The read-ahead thread (read-ahead.ts says when it is asked): for each stream it reads chunks of a
- * segment into shared memory, checks each whole batch in them as the main thread would
+ * segment into memory of their own, checks each whole batch in them as the main thread would
  * (checkBatch: framing and CRC-32C), and indexes their records (indexRecords). It builds no
- * record. It sends each chunk as a message and then bumps a counter in shared memory, which a
- * waiting main thread watches; its first act is to raise the "started" flag there.
+ * record. It hands each chunk's memory over to the main thread in a message (a transfer, not a
+ * copy: the worker keeps no access to it, and the values a read hands out view an ordinary
+ * ArrayBuffer) and then bumps a counter in shared memory, which a waiting main thread watches; its
+ * first act is to raise the "started" flag there.
  *
  * What an answer promises: the `checked` bytes from the chunk's start are whole batches that passed
  * checkBatch. A batch that fails stops the chunk there (the main thread then reads it itself and
@@ -38,8 +40,8 @@ export interface ReadAheadRequest {
 
 export interface ReadAheadReply {
   id: number
-  /** The bytes read, from `position`; null when the read failed. */
-  memory: SharedArrayBuffer | null
+  /** The bytes read, from `position` (transferred with the message); null when the read failed. */
+  memory: ArrayBuffer | null
   /** Bytes from the start that are whole batches which passed checkBatch. */
   checked: number
   /** BATCH_STRIDE numbers a batch: position in the chunk, size, kind, first entry, entries. */
@@ -67,8 +69,10 @@ export function serve(req: ReadAheadRequest): ReadAheadReply {
     // fails here (the main thread reads it itself) instead of living on in an open descriptor.
     fd = defaultIO.openSync(req.file, 'r')
     const length = Math.max(0, Math.min(req.length, defaultIO.fstatSizeSync(fd) - req.position))
-    const memory = new SharedArrayBuffer(length)
-    const buf = Buffer.from(memory)
+    // Memory of its own (never the pool's), so that it can be transferred; not zeroed first, since
+    // the read fills it and only the bytes read are ever looked at.
+    const buf = Buffer.allocUnsafeSlow(length)
+    const memory = buf.buffer as ArrayBuffer
     const bytes = readFully(defaultIO, fd, buf, 0, length, req.position)
     let checked = 0
     let batchCount = 0
@@ -159,7 +163,9 @@ function pump(id: number, s: Stream, streams: Map<number, Stream>, port: Message
       seq: s.seq++,
       position: s.position,
     }
-    port.postMessage(reply, [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer])
+    const transfer = [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer]
+    if (reply.memory !== null) transfer.push(reply.memory)
+    port.postMessage(reply, transfer)
     Atomics.add(signal, 0, 1)
     Atomics.notify(signal, 0)
     if (reply.checked === 0) {

@@ -41,6 +41,8 @@ async function scan(log: Log, maxBytes: number, maxRecords?: number, from = 0): 
   return all
 }
 
+const FAR_BASE = 1_700_000_000_000
+
 /** A gzip batch written by a Kafka client (the golden fixture). */
 function gzipBatch(): Buffer {
   return Buffer.from(fixtureBatches('fetch_v4_response_gzip.json')[0])
@@ -55,6 +57,13 @@ async function mixedLog(dir: string): Promise<void> {
     gzipBatch(),
     encodeBatch([{ value: Buffer.from([0, 0, 0, 0]) }], { control: true }),
     encodeBatch([{ value: 'a', timestamp: 5 }, { value: 'b', timestamp: 9 }], { timestampType: 'append' }),
+    // Timestamp deltas past 32 bits, both ways (the index keeps them in two words).
+    encodeBatch([
+      { value: 'near', timestamp: FAR_BASE },
+      { value: 'far', timestamp: FAR_BASE + 2 ** 40 + 3 },
+      { value: 'before', timestamp: FAR_BASE - 2 ** 33 - 5 },
+      { value: 'minus-one', timestamp: FAR_BASE - 1 },
+    ]),
   ]
   for (const b of special) next = (await log.appendBatch(b)).lastOffset + 1
   expect(next).toBeGreaterThan(log.logEndOffset - 1)
@@ -72,8 +81,16 @@ describe('read-ahead', () => {
     await mixedLog(dir)
     const without = await openLog(dir, { readAhead: false })
     expect(without.readAheadStats).toBeNull()
-    const expected = plain(await scan(without, 1 << 20))
+    const all = await scan(without, 1 << 20)
+    const expected = plain(all)
     await without.close()
+    const stamp = (v: string) => all.find((r) => r.value?.toString() === v)?.timestamp
+    expect([stamp('near'), stamp('far'), stamp('before'), stamp('minus-one')]).toEqual([
+      FAR_BASE,
+      FAR_BASE + 2 ** 40 + 3,
+      FAR_BASE - 2 ** 33 - 5,
+      FAR_BASE - 1,
+    ])
     const log = await openLog(dir)
     for (const [maxBytes, maxRecords] of [
       [1 << 20, undefined],

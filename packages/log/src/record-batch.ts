@@ -715,9 +715,15 @@ export function indexRecords(
     if (p !== recordEnd) throw new VarintError(`record ${i} is ${length} bytes long but its fields take ${p - recordEnd + length}`)
     const e = n * INDEX_STRIDE
     index[e + F_OFFSET_DELTA] = offsetDelta
-    const high = Math.floor(tsDelta / TWO_32)
-    index[e + F_TIMESTAMP_HIGH] = high
-    index[e + F_TIMESTAMP_LOW] = tsDelta - high * TWO_32
+    if ((tsDelta | 0) === tsDelta) {
+      // The usual case, without the division: an int32's high word is its sign.
+      index[e + F_TIMESTAMP_HIGH] = tsDelta < 0 ? -1 : 0
+      index[e + F_TIMESTAMP_LOW] = tsDelta
+    } else {
+      const high = Math.floor(tsDelta / TWO_32)
+      index[e + F_TIMESTAMP_HIGH] = high
+      index[e + F_TIMESTAMP_LOW] = tsDelta - high * TWO_32
+    }
     index[e + F_KEY_START] = keyStart
     index[e + F_KEY_LENGTH] = keyLen < 0 ? -1 : keyLen
     index[e + F_VALUE_START] = valueStart
