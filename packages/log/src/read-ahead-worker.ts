@@ -13,7 +13,7 @@
  * Entries in `records` are indexRecords' over the batch's own bytes; a batch whose records did not
  * index (or are compressed) is marked for the main thread to decode.
  */
-import { type MessagePort, workerData } from 'node:worker_threads'
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { defaultIO, readFully } from './file-io.js'
 import {
   ATTRIBUTES_OFFSET,
@@ -150,31 +150,26 @@ interface Stream {
 }
 
 /**
- * Serve a stream's chunks while it has credit: each from where the last one's checked bytes
- * ended, up to its limit. A chunk with nothing checked in it (damage, a batch larger than a chunk,
- * an error) ends the stream: the main thread reads from there itself.
+ * Serve one chunk of stream `id`, from where its last one's checked bytes ended. A chunk with
+ * nothing checked in it (damage, a batch larger than a chunk, an error) ends the stream: the main
+ * thread reads from there itself.
  */
-function pump(id: number, s: Stream, streams: Map<number, Stream>, port: MessagePort, signal: Int32Array): void {
-  let ended = false
-  while (s.credit > 0 && s.position < s.limit) {
-    s.credit--
-    const reply: StreamReply = {
-      ...serve({ id, file: s.file, position: s.position, length: Math.min(s.length, s.limit - s.position), maxBatchBytes: s.maxBatchBytes }),
-      seq: s.seq++,
-      position: s.position,
-    }
-    const transfer = [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer]
-    if (reply.memory !== null) transfer.push(reply.memory)
-    port.postMessage(reply, transfer)
-    Atomics.add(signal, 0, 1)
-    Atomics.notify(signal, 0)
-    if (reply.checked === 0) {
-      ended = true
-      break
-    }
-    s.position += reply.checked
+function serveNext(id: number, s: Stream, streams: Map<number, Stream>, port: MessagePort, signal: Int32Array): void {
+  s.credit--
+  const reply: StreamReply = {
+    ...serve({ id, file: s.file, position: s.position, length: Math.min(s.length, s.limit - s.position), maxBatchBytes: s.maxBatchBytes }),
+    seq: s.seq++,
+    position: s.position,
   }
-  if (ended || s.position >= s.limit) streams.delete(id)
+  const transfer = [reply.batches.buffer as ArrayBuffer, reply.records.buffer as ArrayBuffer]
+  if (reply.memory !== null) transfer.push(reply.memory)
+  port.postMessage(reply, transfer)
+  Atomics.add(signal, 0, 1)
+  Atomics.notify(signal, 0)
+  s.position += reply.checked
+  streams.delete(id)
+  // To the back of the line, so that streams of several logs take turns.
+  if (reply.checked > 0 && s.position < s.limit) streams.set(id, s)
 }
 
 // Run as the thread (workerData holds the port and the shared counters), not when imported.
@@ -182,21 +177,31 @@ const data = workerData as { port: MessagePort; signal: Int32Array } | null | un
 if (data?.port !== undefined) {
   const { port, signal } = data
   const streams = new Map<number, Stream>()
-  port.on('message', (m: ReadAheadMessage) => {
-    if (m.type === 'close') {
-      streams.delete(m.stream)
-      return
-    }
-    let s = streams.get(m.stream)
-    if (m.type === 'open') {
-      s = { file: m.file, position: m.position, length: m.length, limit: m.limit, maxBatchBytes: m.maxBatchBytes, credit: m.credit, seq: 0 }
-      streams.set(m.stream, s)
-    } else if (s === undefined) {
-      return // the stream ended
+  const apply = (m: ReadAheadMessage): void => {
+    if (m.type === 'close') streams.delete(m.stream)
+    else if (m.type === 'open') {
+      streams.set(m.stream, { file: m.file, position: m.position, length: m.length, limit: m.limit, maxBatchBytes: m.maxBatchBytes, credit: m.credit, seq: 0 })
     } else {
-      s.credit++
+      const s = streams.get(m.stream)
+      if (s !== undefined) s.credit++ // else the stream ended
     }
-    pump(m.stream, s, streams, port, signal)
+  }
+  port.on('message', (first: ReadAheadMessage) => {
+    apply(first)
+    for (;;) {
+      // Everything the main thread sent meanwhile first: a stream it has closed since asking
+      // (a reader that went elsewhere) is never served.
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) apply(m.message as ReadAheadMessage)
+      let next: [number, Stream] | null = null
+      for (const entry of streams) {
+        if (entry[1].credit > 0) {
+          next = entry
+          break
+        }
+      }
+      if (next === null) return
+      serveNext(next[0], next[1], streams, port, signal)
+    }
   })
   Atomics.store(signal, 1, 1)
   Atomics.notify(signal, 0)

@@ -267,7 +267,9 @@ export class ReadAhead {
     const bytes = (DEPTH + 1) * length
     if (budgetUsed + bytes > PROCESS_BUDGET) return
     const t = readAheadThread()
-    if (t === null) return
+    // Until the worker runs (~60 ms from its start, more beside a busy reader), a reader takes
+    // nothing from it: asking would only queue chunks that nobody waits for.
+    if (t === null || !t.started) return
     const id = t.open(owner.logFile, position, length, limit, this.maxBatchBytes, DEPTH)
     this.stream = { id, owner, epoch: owner.epoch, next: position, limit, bytes }
     budgetUsed += bytes
