@@ -18,7 +18,6 @@ import { defaultIO, readFully } from './file-io.js'
 import {
   ATTRIBUTES_OFFSET,
   COMPRESSION_MASK,
-  CONTROL_MASK,
   INDEX_STRIDE,
   LAST_OFFSET_DELTA_OFFSET,
   LENGTH_OFFSET,
@@ -27,6 +26,7 @@ import {
   RECORDS_OFFSET,
   checkBatch,
   indexRecords,
+  isControlBatch,
   readInt64,
 } from './record-batch.js'
 
@@ -90,11 +90,10 @@ export function serve(req: ReadAheadRequest): ReadAheadReply {
     for (let b = 0, at = 0; b < batchCount; b++) {
       const size = buf.readInt32BE(at + LENGTH_OFFSET) + LOG_OVERHEAD
       const count = buf.readInt32BE(at + RECORDS_COUNT_OFFSET)
-      const attributes = buf.readInt16BE(at + ATTRIBUTES_OFFSET)
       let kind = KIND_DECODE
       let n = 0
-      if ((attributes & CONTROL_MASK) !== 0) kind = KIND_CONTROL
-      else if ((attributes & COMPRESSION_MASK) === 0 && count <= (size - RECORDS_OFFSET) / MIN_RECORD_BYTES) {
+      if (isControlBatch(buf, at)) kind = KIND_CONTROL
+      else if ((buf.readInt16BE(at + ATTRIBUTES_OFFSET) & COMPRESSION_MASK) === 0 && count <= (size - RECORDS_OFFSET) / MIN_RECORD_BYTES) {
         try {
           const lastOffsetDelta = buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
           const into = records.subarray(entries * INDEX_STRIDE)

@@ -211,7 +211,7 @@ export class ReadAhead {
   take(owner: ChunkOwner, position: number): Chunk | null {
     const held = this.chunk
     if (held !== null) {
-      if (held.owner === owner && held.epoch === owner.epoch && position >= held.position && position < held.position + held.checked) {
+      if (covers(held, owner, position)) {
         const b = batchAt(held, position - held.position)
         if (b >= 0) {
           held.next = b
@@ -257,8 +257,7 @@ export class ReadAhead {
    * `limit` (the segment's size now), unless they already are.
    */
   prefetch(owner: ChunkOwner, position: number, length: number, limit: number): void {
-    const held = this.chunk
-    if (held !== null && held.owner === owner && held.epoch === owner.epoch && position >= held.position && position < held.position + held.checked) return
+    if (this.chunk !== null && covers(this.chunk, owner, position)) return
     const s = this.stream
     if (s !== null && s.owner === owner && s.epoch === owner.epoch && s.next === position && s.next < s.limit) return
     this.close()
@@ -283,6 +282,11 @@ export class ReadAhead {
     thread?.close(s.id)
     budgetUsed -= s.bytes
   }
+}
+
+/** Whether `chunk` holds `position` of `owner` as it is now (no truncation since). */
+function covers(chunk: Chunk, owner: ChunkOwner, position: number): boolean {
+  return chunk.owner === owner && chunk.epoch === owner.epoch && position >= chunk.position && position < chunk.position + chunk.checked
 }
 
 /** The index of the batch at `rel` bytes into the chunk, or -1 if no batch starts there. */
