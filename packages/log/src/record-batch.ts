@@ -206,9 +206,20 @@ const HeaderOf = function (this: Header, key: string, value: Buffer | null) {
 } as unknown as new (key: string, value: Buffer | null) => Header
 HeaderOf.prototype = Object.prototype
 
-const timestampBox: { ts: unknown } = { ts: null }
-void new PlainRecord(null, null, null, null, NO_HEADERS)
-void new SourcedRecordOf('', 0, null, null, null, NO_HEADERS, null)
+/**
+ * Held for the life of the process (exported so that V8 keeps the binding: an unexported one
+ * that no function reads dies with the module's first evaluation). V8 keeps the map of a record
+ * shape only while some object has it (its transition from the constructor's map is weak), so
+ * primers left as garbage lose their "any value" fields at the first full collection, and the next
+ * record built makes the fields "doubles" again: a box of its own for every timestamp and offset.
+ * @internal
+ */
+export const RECORD_PRIMERS = [new PlainRecord(null, null, null, null, NO_HEADERS), new SourcedRecordOf('', 0, null, null, null, NO_HEADERS, null)]
+
+// A dictionary-mode object (Object.create(null) makes one): the optimizer cannot follow a value
+// through its properties, so what boxed() returns stays the one box. Through an ordinary object
+// it would forward the unboxed double, and box it again at each record's store.
+const timestampBox: { ts?: unknown } = Object.create(null)
 
 /** `ts` as a boxed number, so that records given it share the box (see above). */
 function boxed(ts: number): number {
