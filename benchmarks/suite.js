@@ -6,10 +6,14 @@
  * A module gives a group: { name, skip?, setup?, teardown?, rows }. A row is
  * { id, system, section, label, valueSize, kind: 'write'|'read'|'fsync', setup?, round, teardown? }
  * whose setup may return { skip: reason }, and whose round returns
- * { records, bytes, seconds, fsyncs?, p50?, p99?, extra? }. A row may name the id of its
- * `counterpart` (a Kafka-wire row its embedded equivalent): the summary divides the two rates.
+ * { records, bytes, seconds, fsyncs?, p50?, p99?, extra? }. A row that reads files may give
+ * `warm()`, the paths of its data: they are read once, untimed, before each of its rounds (see
+ * readThrough in lib/data.js), so that every system's reads start from the page cache. A row may
+ * name the id of its `counterpart` (a Kafka-wire row its embedded equivalent): the summary
+ * divides the two rates.
  */
 import { execFileSync } from 'node:child_process'
+import { readThrough } from './lib/data.js'
 import { median } from './lib/stats.js'
 
 /**
@@ -143,6 +147,7 @@ export async function runSuite(groups, { rounds, log = console.log }) {
         let result
         settleDisk()
         try {
+          if (row.warm) readThrough(row.warm())
           result = await row.round(r)
         } catch (err) {
           result = { error: err.message }

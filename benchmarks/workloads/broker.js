@@ -81,6 +81,7 @@ export function brokerWorkloads(ctx, loaded) {
       label: 'consumer.poll from the beginning (new group each round)',
       valueSize,
       kind: 'read',
+      warm: () => [dir],
       async setup() {
         if (typeof broker.consumer !== 'function') return { skip: 'not built yet (@samsa/broker has no broker.consumer)' }
         pollTopic = await createTopic(broker, topicName('poll'))

@@ -130,6 +130,7 @@ export function kafkaWireWorkloads(ctx, loaded) {
       kind: 'read',
       counterpart,
       note,
+      warm: () => [state.dir],
       async setup() {
         const skip = await setup?.()
         if (skip) return skip

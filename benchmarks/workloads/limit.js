@@ -71,6 +71,7 @@ export function limitWorkloads(ctx) {
       label: 'fs.readSync 1 MiB chunks (page cache)',
       valueSize,
       kind: 'read',
+      warm: () => [readFile],
       setup() {
         writeFile(readFile, bytes, chunk)
       },

@@ -76,6 +76,7 @@ export function lmdbWorkloads(ctx) {
       label: 'range scan of every key',
       valueSize,
       kind: 'read',
+      warm: () => [dir],
       async setup() {
         dir = scratchDir(root, `lmdb-scan-${valueSize}`)
         db = openDb(dir, false)

@@ -69,6 +69,7 @@ export function samsaLogWorkloads(ctx) {
       label: `Log.read from the start, ${cfg.readMaxBytes >> 20} MiB per call`,
       valueSize,
       kind: 'read',
+      warm: () => [readDir],
       async setup() {
         readDir = scratchDir(root, `samsa-read-${valueSize}`)
         readLog = await Log.open(readDir, { flush: 'never' })

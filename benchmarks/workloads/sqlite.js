@@ -73,6 +73,7 @@ export function sqliteWorkloads(ctx) {
       label: `scan by primary key in pages of ${cfg.batch}`,
       valueSize,
       kind: 'read',
+      warm: () => [dir],
       setup() {
         dir = scratchDir(root, `sqlite-scan-${valueSize}`)
         db = openDb(dir, 'NORMAL')
