@@ -30,7 +30,7 @@ export {
   validateBatch,
 } from './record-batch.js'
 export type { BatchHeader, BatchOptions, Bytes, Header, HeadersInput, LogRecord, RecordInput, RecordSource, SourcedRecord } from './record-batch.js'
-export { crc32c } from './crc32c.js'
+export { crc32c, crc32cImplementation } from './crc32c.js'
 export { readVarint, readVarlong, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
 export { FileCache } from './file-cache.js'
 export { defaultIO, writeFileAtomicSync } from './file-io.js'
