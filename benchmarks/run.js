@@ -85,6 +85,8 @@ async function main() {
 
   const samsa = await loadLog()
   const machine = describeMachine(root)
+  // Which CRC-32C checksums appends, reads and recovery: it moves those rows (see the README).
+  machine.crc32c = samsa.crc32cImplementation ?? 'unknown'
   log(`Samsa benchmarks (${config.quick ? 'quick' : 'full'}): ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAverage.join(' ')}`)
 
   let micro = []

@@ -82,6 +82,12 @@ export function describeMachine(dataDir) {
   }
 }
 
+const CRC_NAMES = {
+  clmul: "Samsa's native addon (carry-less multiplication)",
+  'node-rs': '@node-rs/crc32 (the native addon was not built)',
+  js: 'JavaScript (no native CRC-32C on this machine)',
+}
+
 export function machineSummary(m) {
   const gib = (b) => `${(b / 2 ** 30).toFixed(1)} GiB`
   const d = m.disk
@@ -92,6 +98,7 @@ export function machineSummary(m) {
     `CPU: ${m.cpu}, ${m.cores} cores`,
     `Memory: ${gib(m.memoryBytes)}`,
     `Node: ${m.node} (${m.platform})`,
+    ...(m.crc32c ? [`CRC-32C: ${CRC_NAMES[m.crc32c] ?? m.crc32c}`] : []),
     `Disk: ${disk} (data in ${d.dataDir}, mounted on ${d.mountPoint})`,
     `Load average at start: ${m.loadAverage.join(' ')}`,
   ]
