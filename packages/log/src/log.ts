@@ -851,6 +851,8 @@ export class Log {
   /**
    * Records with offset >= `offset`, in order, up to `maxBytes` of batches and `maxRecords`
    * records. At least one record is returned if one exists, however large.
+   * A damaged batch (SAMSA_CORRUPT_BATCH) ends the read before it: the records before it are
+   * returned, and a read that starts at it throws, naming the file and the byte position.
    * A read at exactly the high watermark returns no records: that is the tail of a live log.
    * It reads a microtask after the call (see below): what is there then, and a close() in
    * between rejects it as a read after close does. `readSync` reads at the call.
@@ -894,7 +896,16 @@ export class Log {
       if (position >= 0) {
         const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (limit - out.length) * this.bytesPerRecord * 2)
         const ahead = this.readAhead
-        const n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source, ahead)
+        let n: number
+        try {
+          n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source, ahead)
+        } catch (err) {
+          // Damage after good records: return those, as Kafka's consumer does; the next read starts
+          // at the damaged batch and gets the error. (A batch's records go out whole or not at all:
+          // it is checked, and its records parsed, before any of them is built.)
+          if (err instanceof CorruptBatchError && out.length > first) return out
+          throw err
+        }
         consumed += n
         // Stopped inside this segment (byte budget, high watermark): the next segment must not be
         // read, or the batches left here would be skipped.
@@ -921,6 +932,8 @@ export class Log {
    * they are on disk (for a Kafka Fetch, served without re-encoding): whole batches up to
    * `maxBytes`, but never nothing when a batch exists, however large the first one is. The first
    * batch may start below `offset`; Kafka clients skip such records. One Buffer per segment read.
+   * Clients check CRCs; this checks lengths, and a damaged one ends the answer before it (the
+   * next fetch, starting there, throws SAMSA_CORRUPT_BATCH).
    */
   readBatchBytes(offset: number, maxBytes: number): Buffer[] {
     this.checkReadable()
@@ -946,6 +959,11 @@ export class Log {
       while (at + BATCH_HEADER_SIZE <= buf.length) {
         const size = buf.readInt32BE(at + LENGTH_OFFSET) + LOG_OVERHEAD
         if (size < BATCH_HEADER_SIZE || position + at + size > end) {
+          // As `readSync`: the batches before the damage go out, and the next fetch fails at it.
+          if (consumed > 0) {
+            full = true
+            break
+          }
           throw new CorruptBatchError(`batch length ${size - LOG_OVERHEAD} is out of bounds`, seg.logFile, position + at)
         }
         if (readInt64(buf, at) >= hw || (consumed > 0 && consumed + size > maxBytes)) {

@@ -58,6 +58,25 @@ describe('Log.readBatchBytes', () => {
     expect(Buffer.concat(log.readBatchBytes(0, budget)).equals(Buffer.concat(stored.slice(0, 3).map(fileBytes)))).toBe(true)
   })
 
+  it('ends the answer before a batch whose length is damaged; the fetch that starts there fails', async () => {
+    const { log, dir } = await logWith(12, 2)
+    const stored = allBatches(dir)
+    const victim = stored[7]
+    const fd = fs.openSync(victim.file, 'r+')
+    const huge = Buffer.alloc(4)
+    huge.writeInt32BE(0x7fff0000)
+    fs.writeSync(fd, huge, 0, 4, victim.position + 8) // the batch length field
+    fs.closeSync(fd)
+    // Everything before it, byte for byte, as one fetch.
+    expect(Buffer.concat(log.readBatchBytes(0, 1 << 30)).equals(Buffer.concat(stored.slice(0, 7).map(fileBytes)))).toBe(true)
+    expect(() => log.readBatchBytes(victim.baseOffset, 1 << 30)).toThrow(
+      expect.objectContaining({ code: 'SAMSA_CORRUPT_BATCH', file: victim.file, position: victim.position }),
+    )
+    // Records as well: the read ends before it, the next one fails at it.
+    expect((await log.read(0)).map((r) => r.offset)).toEqual(Array.from({ length: victim.baseOffset }, (_, i) => i))
+    await expect(log.read(victim.baseOffset)).rejects.toMatchObject({ code: 'SAMSA_CORRUPT_BATCH', position: victim.position })
+  })
+
   it('at the high watermark returns nothing; outside the log throws OffsetOutOfRangeError', async () => {
     const { log } = await logWith(3, 2)
     expect(log.readBatchBytes(6, 1000)).toEqual([])

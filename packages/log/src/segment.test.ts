@@ -270,8 +270,12 @@ describe('a corrupt batch', () => {
     await expect(log.read(bad.baseOffset)).rejects.toMatchObject(corrupt)
     await expect(log.read(bad.lastOffset)).rejects.toMatchObject(corrupt)
     expect(() => log.readSync(bad.baseOffset, { maxRecords: 1 })).toThrow(expect.objectContaining(corrupt))
-    // A read that starts earlier and would run into it also fails rather than returning its bytes.
-    await expect(log.read(0, { maxBytes: 1 << 20 })).rejects.toMatchObject(corrupt)
+    // A read that starts earlier and runs into it returns every record before it, as Kafka's
+    // consumer does, and never one of its own; the next read, which starts at it, fails.
+    const upTo = await log.read(0, { maxBytes: 1 << 20 })
+    expect(upTo.map((r) => r.offset)).toEqual(Array.from({ length: bad.baseOffset }, (_, i) => i))
+    await expect(log.read(upTo[upTo.length - 1].offset + 1, { maxBytes: 1 << 20 })).rejects.toMatchObject(corrupt)
+    expect(log.readSync(0, { maxBytes: 1 << 20 }).length).toBe(bad.baseOffset)
     // Batches before it still read.
     const before = await log.read(batches[0].baseOffset, { maxRecords: 2 })
     expect(before.map((r) => r.offset)).toEqual([batches[0].baseOffset, batches[0].baseOffset + 1])
@@ -285,9 +289,43 @@ describe('a corrupt batch', () => {
         for await (const r of log.stream({ from: 0 })) seen.push(r.offset)
       })(),
     ).rejects.toMatchObject(corrupt)
-    expect(seen.every((o) => o < bad.baseOffset)).toBe(true)
+    expect(seen).toEqual(Array.from({ length: bad.baseOffset }, (_, i) => i))
     // Looking it up by timestamp reads it, and fails the same way.
     await expect(log.offsetForTimestamp(1000 + bad.baseOffset / 2)).rejects.toMatchObject(corrupt)
+  })
+
+  it('with a damaged length in a closed segment, reads fail at it rather than skip to the next segment', async () => {
+    const dir = dirs.make()
+    let log = await openLog(dir, { segmentBytes: 600 })
+    for (let i = 0; i < 40; i++) await log.append([{ value: `value-${i}-${'w'.repeat(40)}` }, { value: `second-${i}` }])
+    await log.close()
+    const bases = segmentBases(dir)
+    expect(bases.length).toBeGreaterThan(3)
+    const victimFile = path.join(dir, `${pad20(bases[1])}.log`)
+    const victim = readBatches(victimFile)[1]
+    const fd = fs.openSync(victimFile, 'r+')
+    const length = Buffer.alloc(4)
+    length.writeInt32BE(1 << 30)
+    fs.writeSync(fd, length, 0, 4, victim.position + 8)
+    fs.closeSync(fd)
+
+    log = await openLog(dir, { segmentBytes: 600 })
+    const corrupt = { code: 'SAMSA_CORRUPT_BATCH', file: victimFile, position: victim.position }
+    // At it, and in it: an error, never the next segment's records in its place.
+    expect(() => log.readSync(victim.baseOffset)).toThrow(expect.objectContaining(corrupt))
+    expect(() => log.readSync(victim.lastOffset)).toThrow(expect.objectContaining(corrupt))
+    expect(() => log.readBatchBytes(victim.baseOffset, 1 << 20)).toThrow(expect.objectContaining(corrupt))
+    // From the start: everything before it, then the error.
+    const seen: number[] = []
+    await expect(
+      (async () => {
+        for await (const r of log.stream({ from: 0 })) seen.push(r.offset)
+      })(),
+    ).rejects.toMatchObject(corrupt)
+    expect(seen).toEqual(Array.from({ length: victim.baseOffset }, (_, i) => i))
+    // The next segment is still there for a reader that starts in it.
+    expect(log.readSync(bases[2], { maxRecords: 1 })[0].offset).toBe(bases[2])
+    await log.close()
   })
 
   it('fails the same way while the log that wrote it is still open', async () => {

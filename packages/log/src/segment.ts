@@ -406,11 +406,15 @@ export class Segment {
     return { position: pos, problem: null }
   }
 
-  /** File position of the first batch whose last offset is >= offset, or -1 if none below `end`. */
+  /**
+   * File position of the first batch whose last offset is >= offset, or -1 if none below `end`.
+   * A damaged batch header on the way throws CorruptBatchError: answering -1 there would send a
+   * read on to the next segment, past everything from the damage on, without a word.
+   */
   findPosition(offset: number, end: number): number {
     const start = this.loadIndexes() ? this.index.lookup(offset).position : 0
     let found = -1
-    this.walk(start, end, false, (buf, at, filePos) => {
+    const walked = this.walk(start, end, false, (buf, at, filePos) => {
       const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET)
       if (last >= offset) {
         found = filePos
@@ -418,6 +422,7 @@ export class Segment {
       }
       return true
     })
+    if (found < 0 && walked.problem !== null) throw new CorruptBatchError(walked.problem, this.logFile, walked.position)
     return found
   }
 
