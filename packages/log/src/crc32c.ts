@@ -69,9 +69,6 @@ function loadNative(): NativeCrc | null {
 const addon = loadAddon()
 const native = loadNative()
 
-/** Whether a hardware-accelerated implementation is in use. */
-export const crc32cNative = addon !== null || native !== null
-
 /** Which implementation checksums large inputs: 'clmul' (Samsa's addon), 'node-rs' or 'js'. */
 export const crc32cImplementation: 'clmul' | 'node-rs' | 'js' = addon !== null ? 'clmul' : native !== null ? 'node-rs' : 'js'
 

@@ -888,41 +888,40 @@ export class Log {
     const source = options.source ?? null
     let consumed = 0
     let from = offset
-    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
-      const seg = this.segments[i]
-      const end = seg.size
-      const position = seg.findPosition(from, end)
-      this.trackIndexes(seg)
-      if (position >= 0) {
-        const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (limit - out.length) * this.bytesPerRecord * 2)
-        const ahead = this.readAhead
-        let n: number
-        try {
-          n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source, ahead)
-        } catch (err) {
-          // Damage after good records: return those, as Kafka's consumer does; the next read starts
-          // at the damaged batch and gets the error. (A batch's records go out whole or not at all:
-          // it is checked, and its records parsed, before any of them is built.)
-          if (err instanceof CorruptBatchError && out.length > first) return out
-          throw err
-        }
-        consumed += n
-        // Stopped inside this segment (byte budget, high watermark): the next segment must not be
-        // read, or the batches left here would be skipped.
-        if (position + n < end) {
-          // A scan's next read starts here: have the bytes read ahead (read-ahead.ts), in chunks of
-          // two reads (measured: 100 B records, 1 MiB reads, ~1.1x the records a second of chunks
-          // of one read; four reads gain nothing more).
-          const resume = seg.resumePosition
-          if (ahead !== null && n >= READ_AHEAD_MIN_BYTES && resume < end) {
-            ahead.prefetch(seg, resume, 2 * Math.max(READ_AHEAD_MIN_BYTES, Math.min(maxBytes, hint)), end)
+    try {
+      for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+        const seg = this.segments[i]
+        const end = seg.size
+        const position = seg.findPosition(from, end)
+        this.trackIndexes(seg)
+        if (position >= 0) {
+          const hint = maxRecords === Number.POSITIVE_INFINITY ? maxBytes : Math.max(16 * 1024, (limit - out.length) * this.bytesPerRecord * 2)
+          const ahead = this.readAhead
+          const n = seg.readRecords(position, end, from, out, first, limit, maxBytes - consumed, hint, hw, source, ahead)
+          consumed += n
+          // Stopped inside this segment (byte budget, high watermark): the next segment must not be
+          // read, or the batches left here would be skipped.
+          if (position + n < end) {
+            // A scan's next read starts here: have the bytes read ahead (read-ahead.ts), in chunks of
+            // two reads (measured: 100 B records, 1 MiB reads, ~1.1x the records a second of chunks
+            // of one read; four reads gain nothing more).
+            const resume = seg.resumePosition
+            if (ahead !== null && n >= READ_AHEAD_MIN_BYTES && resume < end) {
+              ahead.prefetch(seg, resume, 2 * Math.max(READ_AHEAD_MIN_BYTES, Math.min(maxBytes, hint)), end)
+            }
+            break
           }
-          break
         }
+        if (out.length >= limit || consumed >= maxBytes) break
+        if (out.length > first) from = out[out.length - 1].offset + 1
+        if (from >= hw) break
       }
-      if (out.length >= limit || consumed >= maxBytes) break
-      if (out.length > first) from = out[out.length - 1].offset + 1
-      if (from >= hw) break
+    } catch (err) {
+      // Damage after good records: return those, as Kafka's consumer does; the next read starts
+      // at the damaged batch and gets the error. (A batch's records go out whole or not at all:
+      // it is checked, and its records parsed, before any of them is built.)
+      if (err instanceof CorruptBatchError && out.length > first) return out
+      throw err
     }
     return out
   }
@@ -948,7 +947,14 @@ export class Log {
     for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < hw; i++) {
       const seg = this.segments[i]
       const end = seg.size
-      const position = seg.findPosition(offset, end)
+      let position: number
+      try {
+        position = seg.findPosition(offset, end)
+      } catch (err) {
+        // A damaged header at the start of a later segment: what came before it goes out.
+        if (err instanceof CorruptBatchError && out.length > 0) break
+        throw err
+      }
       this.trackIndexes(seg)
       if (position < 0) continue
       // One read of what the byte budget allows, cut at the last whole batch in memory: every

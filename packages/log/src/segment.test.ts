@@ -325,6 +325,20 @@ describe('a corrupt batch', () => {
     expect(seen).toEqual(Array.from({ length: victim.baseOffset }, (_, i) => i))
     // The next segment is still there for a reader that starts in it.
     expect(log.readSync(bases[2], { maxRecords: 1 })[0].offset).toBe(bases[2])
+
+    // Damage at the very start of a later segment: a read that reaches it from the segment before
+    // ends there with every record before it, and a fetch with every batch before it.
+    const thirdFile = path.join(dir, `${pad20(bases[3])}.log`)
+    const fd3 = fs.openSync(thirdFile, 'r+')
+    fs.writeSync(fd3, length, 0, 4, 8)
+    fs.closeSync(fd3)
+    const third = { code: 'SAMSA_CORRUPT_BATCH', file: thirdFile, position: 0 }
+    const span = Array.from({ length: bases[3] - bases[2] }, (_, i) => bases[2] + i)
+    expect(log.readSync(bases[2], { maxBytes: 1 << 20 }).map((r) => r.offset)).toEqual(span)
+    const secondFile = path.join(dir, `${pad20(bases[2])}.log`)
+    expect(Buffer.concat(log.readBatchBytes(bases[2], 1 << 20)).equals(fs.readFileSync(secondFile))).toBe(true)
+    expect(() => log.readSync(bases[3])).toThrow(expect.objectContaining(third))
+    expect(() => log.readBatchBytes(bases[3], 1 << 20)).toThrow(expect.objectContaining(third))
     await log.close()
   })
 
