@@ -25,7 +25,7 @@ function upToDate() {
 /** node-gyp as npm and pnpm hand it to install scripts, else on PATH, else the one npm bundles. */
 function nodeGyp() {
   const fromEnv = process.env.npm_config_node_gyp
-  if (fromEnv && existsSync(fromEnv)) return [process.execPath, fromEnv]
+  if (fromEnv && existsSync(fromEnv)) return /\.[cm]?js$/.test(fromEnv) ? [process.execPath, fromEnv] : [fromEnv]
   const onPath = spawnSync('node-gyp', ['--version'], { stdio: 'ignore' })
   if (onPath.status === 0) return ['node-gyp']
   const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')
